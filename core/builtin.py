@@ -1,0 +1,70 @@
+"""Core's built-in rewards. They register through the same hook as any installed plugin."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+from .hookspecs import hookimpl
+from .registry import Registry
+from .reward import RewardParamsError, reward
+from .types import Sample, Score
+
+
+def _normalise(text: str, *, strip: bool, case_sensitive: bool) -> str:
+    text = " ".join(text.split()) if strip else text
+    return text if case_sensitive else text.casefold()
+
+
+@reward("exact_match")
+def exact_match(sample: Sample, *, column: str | None = None, strip: bool = True, case_sensitive: bool = True) -> Score:
+    """1.0 when the completion equals the reference (or the named column), else 0.0."""
+    want = sample.column(column) if column else sample.reference
+    if want is None:
+        return Score.not_applicable("no reference to compare with")
+    got = _normalise(sample.completion_text, strip=strip, case_sensitive=case_sensitive)
+    return Score(float(got == _normalise(str(want), strip=strip, case_sensitive=case_sensitive)))
+
+
+@lru_cache(maxsize=256)
+def _compile(pattern: str, flags: int) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+@reward("regex_match")
+def regex_match(sample: Sample, *, pattern: str = "", full: bool = False, ignore_case: bool = False) -> float:
+    """1.0 when the completion matches ``pattern`` (``full``: the whole completion), else 0.0."""
+    if not pattern:
+        raise RewardParamsError("regex_match needs params.pattern, e.g. pattern: '^<think>'")
+    rx = _compile(pattern, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    found = rx.fullmatch(sample.completion_text) if full else rx.search(sample.completion_text)
+    return float(found is not None)
+
+
+@lru_cache(maxsize=64)
+def load_callable(path: str) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` (the form used by ``python`` rewards in recipes)."""
+    module, sep, attr = path.partition(":")
+    if not sep or not module or not attr:
+        raise RewardParamsError(f"function must look like 'package.module:function', not {path!r}")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@reward("python")
+def python_function(sample: Sample, *, function: str = "", **kwargs: Any) -> Any:
+    """Call your own function ``fn(sample, **params)`` by import path: no packaging needed."""
+    if not function:
+        raise RewardParamsError("the python reward needs params.function: 'package.module:function'")
+    fn = load_callable(function)
+    return getattr(fn, "fn", fn)(sample, **kwargs)
+
+
+@hookimpl
+def rewardkit_register(registry: Registry) -> None:
+    for r in (exact_match, regex_match, python_function):
+        registry.add_reward(r)

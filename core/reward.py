@@ -1,0 +1,184 @@
+"""Rewards: plain functions, described once with :func:`reward`.
+
+Three call shapes, chosen with ``mode``:
+
+* ``"sample"`` (default): ``fn(sample, **params) -> float | bool | Score | None``
+* ``"batch"``: ``fn(samples, **params) -> list[...]`` for vectorised scoring of any batch
+* ``"group"``: ``fn(samples, **params) -> list[...]`` where ``samples`` are all completions for one
+  prompt (GRPO's group), for group-relative rewards such as Kimi's length penalty or majority vote.
+
+``None`` means "not applicable to this sample"; it is never the same as 0.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+from .types import Sample, Score
+
+Mode = Literal["sample", "batch", "group"]
+MODES: tuple[Mode, ...] = ("sample", "batch", "group")
+
+
+class RewardParamsError(ValueError):
+    """A reward was given parameters it does not accept (or invalid values for them)."""
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A named, documented reward function and how to call it."""
+
+    name: str
+    fn: Callable[..., Any]
+    mode: Mode = "sample"
+    description: str = ""
+    #: Names of parameters whose *values* name other rewards this one reads from ``sample.scores``.
+    depends_on: tuple[str, ...] = ()
+    #: Domains the reward is meant for (documentation and `rewardkit plugins`; routing is per recipe).
+    domains: tuple[str, ...] = ()
+    #: Safe to cache: the same sample and params always give the same score.
+    deterministic: bool = True
+    #: Filled in by the registry: which plugin registered it, and that plugin's version.
+    plugin: str = ""
+    version: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"reward {self.name!r}: mode must be one of {MODES}, not {self.mode!r}")
+        if not self.defaults:
+            object.__setattr__(self, "defaults", _param_defaults(self.fn))
+
+    @property
+    def accepts_any_params(self) -> bool:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self.fn).parameters.values())
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Raise RewardParamsError naming unknown parameters and the accepted ones."""
+        if self.accepts_any_params:
+            return
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            accepted = ", ".join(sorted(self.defaults)) or "none"
+            raise RewardParamsError(
+                f"reward {self.name!r} has no parameter {', '.join(map(repr, unknown))}; it accepts: {accepted}"
+            )
+
+    def dependencies(self, params: Mapping[str, Any]) -> list[str]:
+        """The reward ids this reward reads, given its parameters."""
+        deps = []
+        for key in self.depends_on:
+            value = params.get(key, self.defaults.get(key))
+            if value:
+                deps.extend([value] if isinstance(value, str) else list(value))
+        return deps
+
+    def __call__(self, sample_or_samples: Any, **params: Any) -> Any:
+        """Call the underlying function directly (no deadline, no cache): handy in tests."""
+        return self.fn(sample_or_samples, **params)
+
+    def score(self, samples: Sequence[Sample], params: Mapping[str, Any]) -> list[Score]:
+        """Score ``samples`` in this reward's call shape; one call, no containment."""
+        if self.mode == "sample":
+            return [Score.coerce(self.fn(s, **params)) for s in samples]
+        results = self.fn(list(samples), **params)
+        results = list(results)
+        if len(results) != len(samples):
+            raise ValueError(
+                f"reward {self.name!r} returned {len(results)} scores for {len(samples)} samples"
+            )
+        return [Score.coerce(r) for r in results]
+
+    def __reduce__(self) -> Any:
+        # Pickle by reference where the decorated function is importable (what process workers
+        # need); otherwise fall back to pickling the fields (cloudpickle handles local functions).
+        module, qualname = getattr(self.fn, "__module__", None), getattr(self.fn, "__qualname__", "")
+        if module and "<locals>" not in qualname:
+            try:
+                if _import_attr(module, qualname) is self:
+                    return (_import_attr, (module, qualname))
+            except Exception:  # noqa: BLE001 - not importable: pickle by value below
+                pass
+        return (_rebuild_reward, (self.name, self.fn, self.mode, self.description, self.depends_on,
+                                  self.domains, self.deterministic, self.plugin, self.version))
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "mode": self.mode,
+            "description": self.description,
+            "plugin": self.plugin,
+            "version": self.version,
+            "domains": list(self.domains),
+            "params": {k: _jsonable(v) for k, v in self.defaults.items()},
+            "depends_on": list(self.depends_on),
+        }
+
+
+def _import_attr(module: str, qualname: str) -> Any:
+    import importlib
+
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _rebuild_reward(*fields: Any) -> Reward:
+    return Reward(*fields)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _param_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword parameters after the first (the sample or samples) and their defaults."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    return {
+        p.name: (None if p.default is p.empty else p.default)
+        for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def reward(
+    name: str,
+    *,
+    mode: Mode = "sample",
+    description: str | None = None,
+    depends_on: Sequence[str] = (),
+    domains: Sequence[str] = (),
+    deterministic: bool = True,
+) -> Callable[[Callable[..., Any]], Reward]:
+    """Describe a function as a reward.
+
+    >>> @reward("demo.exact")
+    ... def exact(sample, *, strip=True):
+    ...     got, want = sample.completion_text, str(sample.reference)
+    ...     return float(got.strip() == want.strip()) if strip else float(got == want)
+
+    The function's keyword parameters (with their defaults) are the reward's ``params`` in a recipe.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Reward:
+        doc = description if description is not None else inspect.getdoc(fn) or ""
+        return Reward(
+            name=name,
+            fn=fn,
+            mode=mode,
+            description=doc.strip().split("\n\n")[0].replace("\n", " "),
+            depends_on=tuple(depends_on),
+            domains=tuple(domains),
+            deterministic=deterministic,
+        )
+
+    return wrap

@@ -1,0 +1,198 @@
+"""Worker slots: one dedicated unprivileged uid and one private directory per parallel worker.
+
+Why a uid per slot: RLIMIT_NPROC counts processes per *real uid across the whole system* and does not
+apply to root, so a fork bomb is only bounded when the untrusted code runs as a uid nothing else uses.
+The same uid lets us find and kill everything the run left behind (children that called setsid
+escape a process-group kill) with one ``kill(-1, SIGKILL)`` sent *as that uid*.
+
+Uids are leased with an exclusive ``flock`` on a lock file, so concurrent sandboxes in other
+processes (parallel trainers, pytest workers) never share a uid.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+#: First uid handed to untrusted code; far above regular users (1000+) and system users.
+UID_BASE = int(os.environ.get("REWARDKIT_SANDBOX_UID_BASE", "61000"))
+UID_RANGE = 4000
+#: Root-owned state: the uid leases and the slots' work dirs.
+STATE_DIR = Path(os.environ.get("REWARDKIT_SANDBOX_DIR", "/tmp/rewardkit-sandbox"))
+#: World-writable places a process-backend run could write to outside its work dir; cleaned per run.
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def can_switch_uid() -> bool:
+    """Whether this process may run code as other uids (it is root)."""
+    return os.geteuid() == 0
+
+
+def _ensure_state_dir() -> None:
+    STATE_DIR.mkdir(mode=0o711, parents=True, exist_ok=True)
+    (STATE_DIR / "locks").mkdir(mode=0o700, exist_ok=True)
+    if can_switch_uid():
+        # Slot uids must traverse into their own dir but never list or write the parent.
+        os.chmod(STATE_DIR, 0o711)
+
+
+@dataclass
+class Slot:
+    """One worker's identity: the uid/gid its runs execute as and the directory its work dirs live in."""
+
+    index: int
+    uid: int
+    gid: int
+    root: Path
+    isolated_uid: bool
+    _lock_fd: int | None = None
+    _counter: int = field(default=0)
+
+    def new_workdir(self) -> Path:
+        """A fresh, empty directory owned by the slot uid (mode 0700: other slots cannot look in)."""
+        self._counter += 1
+        path = self.root / f"run{self._counter}"
+        if path.exists():
+            remove_tree(path)
+        path.mkdir(mode=0o700)
+        if self.isolated_uid:
+            os.chown(path, self.uid, self.gid)
+        return path
+
+    def kill_all(self) -> None:
+        """Kill every process running as this slot's uid (a no-op without a dedicated uid)."""
+        if self.isolated_uid:
+            kill_uid(self.uid)
+
+    def clean_shared_tmp(self) -> None:
+        """Remove what the slot uid left in the world-writable temp dirs (/tmp, /var/tmp, /dev/shm)."""
+        if not self.isolated_uid:
+            return
+        for base in SHARED_TMP_DIRS:
+            try:
+                entries = os.scandir(base)
+            except OSError:
+                continue
+            with entries:
+                for entry in entries:
+                    try:
+                        if entry.stat(follow_symlinks=False).st_uid == self.uid:
+                            remove_tree(Path(entry.path))
+                    except OSError:
+                        pass
+
+    def release(self) -> None:
+        remove_tree(self.root)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock: the uid is free for others
+            self._lock_fd = None
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a file or tree the untrusted code may have made unwritable (chmod 000 dirs)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return
+
+    def fix_and_retry(func, failed_path, _exc) -> None:  # type: ignore[no-untyped-def]
+        # rmtree is fd-based on Linux (never follows symlinks), so making the parent writable is safe.
+        parent = os.path.dirname(failed_path)
+        try:
+            os.chmod(parent, 0o700)
+            if os.path.isdir(failed_path) and not os.path.islink(failed_path):
+                os.chmod(failed_path, 0o700)
+                shutil.rmtree(failed_path, ignore_errors=True)
+            else:
+                func(failed_path)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=fix_and_retry)
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process whose real or saved uid is ``uid``.
+
+    A forked helper drops to ``uid`` and calls ``kill(-1)``: the kernel signals every process that
+    uid may signal, atomically with respect to new forks, whatever sessions or process groups they
+    made and even when they hid from /proc. Twice, in case a fork raced with the first sweep.
+    """
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(2):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.waitpid(pid, 0)
+
+
+def lease_slots(count: int, name: str) -> list[Slot]:
+    """Lease ``count`` slots with unique uids (or the current uid when not root: weaker isolation)."""
+    _ensure_state_dir()
+    slots: list[Slot] = []
+    try:
+        if not can_switch_uid():
+            for i in range(count):
+                root = Path(_mkdtemp(STATE_DIR, f"{name}-u{os.getuid()}-"))
+                slots.append(Slot(i, os.getuid(), os.getgid(), root, isolated_uid=False))
+            return slots
+        for i, (uid, fd) in enumerate(_lease_uids(count)):
+            root = STATE_DIR / f"slot-{uid}"
+            slot = Slot(i, uid, uid, root, isolated_uid=True, _lock_fd=fd)
+            slots.append(slot)
+            kill_uid(uid)  # a crashed previous owner may have left processes behind
+            remove_tree(root)
+            root.mkdir(mode=0o711)
+        return slots
+    except BaseException:
+        for slot in slots:
+            slot.release()
+        raise
+
+
+def _lease_uids(count: int) -> Iterator[tuple[int, int]]:
+    found = 0
+    for uid in range(UID_BASE, UID_BASE + UID_RANGE):
+        if found == count:
+            return
+        fd = os.open(STATE_DIR / "locks" / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        found += 1
+        yield uid, fd
+    if found < count:
+        raise RuntimeError(
+            f"no free sandbox uid in {UID_BASE}..{UID_BASE + UID_RANGE}: close unused sandboxes or set "
+            f"REWARDKIT_SANDBOX_UID_BASE to another free range"
+        )
+
+
+def _mkdtemp(base: Path, prefix: str) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix, dir=base)

@@ -1,0 +1,51 @@
+"""Reading another reward's verdict: how length rewards learn whether an answer was correct.
+
+Kimi's length penalty and cosine scaling need correctness but must not re-verify answers (that is
+the accuracy reward's job, possibly sandboxed or slow). They declare
+``depends_on=("correctness",)`` and take a ``correctness`` parameter naming the id of the accuracy
+reward in the same recipe; the engine scores that reward first and hands its Score over in
+``sample.scores[correctness]``. A value ``>= threshold`` counts as correct.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rewardkit import RewardParamsError, Sample, Score
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Correctness of one sample, or the Score to return when it is unknown."""
+
+    correct: bool | None
+    unknown: Score | None = None
+
+
+def check_threshold(threshold: float) -> None:
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or math.isnan(threshold):
+        raise RewardParamsError(f"threshold must be a number such as 1.0 or 0.5, not {threshold!r}")
+
+
+def verdict(sample: Sample, reward_name: str, correctness: str, threshold: float) -> Verdict:
+    """Whether ``sample`` was judged correct by the reward whose recipe id is ``correctness``."""
+    if not correctness:
+        raise RewardParamsError(
+            f"{reward_name} needs params.correctness: the id of the accuracy reward in the recipe, "
+            "e.g. correctness: math.accuracy"
+        )
+    dep = sample.scores.get(correctness)
+    if dep is None:
+        known = ", ".join(sorted(sample.scores)) or "none"
+        return Verdict(None, Score.failed(
+            f"{reward_name} reads correctness from reward {correctness!r}, which did not run for this "
+            f"sample (results available: {known}); add {correctness!r} to the recipe's rewards, or set "
+            f"params.correctness to the id of your accuracy reward"
+        ))
+    if dep.value is None:
+        why = dep.error or dep.reason or "no value"
+        return Verdict(None, Score.not_applicable(
+            f"correctness unknown: {correctness!r} gave no value ({why})", correctness_reward=correctness
+        ))
+    return Verdict(dep.value >= threshold)

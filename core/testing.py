@@ -54,3 +54,89 @@ def score_one(reward: Reward, completion: Any = "", prompt: Any = "", params: Ma
 
 def values(scores: Iterable[Score]) -> list[float | None]:
     return [s.value for s in scores]
+
+
+# -- tiny models -----------------------------------------------------------------------------------
+#: A chat template in the ChatML style; the generation prompt opens an assistant turn.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+_CORPUS = (
+    "The answer is 42. Let me think step by step. <think> reasoning </think> <answer> 7 </answer> "
+    "\\boxed{3} #### 18 def solve(x): return x * 2 import math print(sum(range(10))) "
+    "Write a short poem about the sea in all lowercase letters without commas. "
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "0 1 2 3 4 5 6 7 8 9 + - * / = ( ) [ ] { } , . ; : ? ! ' \" "
+)
+
+
+def build_tiny_tokenizer(vocab_size: int = 512) -> Any:
+    """A byte-level BPE tokenizer trained here on a built-in corpus, with a chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|im_end|>", bos_token=None,
+        unk_token=None, additional_special_tokens=["<|im_start|>", "<|endoftext|>"],
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "left"
+    return fast
+
+
+def build_tiny_model(path: str | os.PathLike[str], *, kind: str = "causal", hidden_size: int = 32,
+                     layers: int = 2, heads: int = 2, seed: int = 0) -> Path:
+    """Save a tiny random-init Llama-config model and its tokenizer to ``path`` (no network).
+
+    ``kind="causal"`` gives a causal LM (policy); ``kind="classifier"`` its sequence-classification
+    twin with one label (a reward model). Returns the folder.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
+
+    if kind not in ("causal", "classifier"):
+        raise ValueError("kind must be 'causal' or 'classifier'")
+    path = Path(path)
+    tokenizer = build_tiny_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None, tie_word_embeddings=True, num_labels=1,
+    )
+    torch.manual_seed(seed)
+    model = (LlamaForCausalLM if kind == "causal" else LlamaForSequenceClassification)(config)
+    if kind == "causal":
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rewardkit.testing tiny-model PATH [--kind causal|classifier]``"""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rewardkit.testing")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("tiny-model", help="save a tiny random-init model and tokenizer to PATH")
+    p.add_argument("path")
+    p.add_argument("--kind", choices=["causal", "classifier"], default="causal")
+    args = parser.parse_args(argv)
+    print(build_tiny_model(args.path, kind=args.kind))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The ``rewardkit`` command: plugins, validate, score, run.
+
+Exit codes: 0 success, 1 the job failed, 2 bad input (recipe, arguments, files) with a message
+that names the fix and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .version import __version__
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit code 2."""
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import default_kit
+
+    described = default_kit().registry.describe()
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    for plugin in described["plugins"]:
+        dist = f" ({plugin['distribution']} {plugin['version']})" if plugin["distribution"] else ""
+        print(f"{plugin['name']}{dist}")
+        if plugin.get("error"):
+            print(f"  FAILED TO LOAD: {plugin['error']}")
+        for r in plugin["rewards"]:
+            params = ", ".join(f"{k}={v!r}" for k, v in r["params"].items())
+            print(f"  {r['name']:<28} [{r['mode']}] {r['description']}")
+            if params:
+                print(f"  {'':<28} params: {params}")
+        for kind in ("parsers", "sandbox_backends", "judge_backends"):
+            if plugin.get(kind):
+                print(f"  {kind.replace('_', ' ')}: {', '.join(plugin[kind])}")
+    return 0
+
+
+def _load(path: str, profile: str | None) -> Any:
+    from .recipe import load_recipe
+
+    return load_recipe(path, profile=profile)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    recipe = _load(args.recipe, args.profile)
+    stages = ", ".join(s.type for s in recipe.stages) or "none"
+    rewards = ", ".join(f"{r.id or r.name} x{r.weight:g}" for r in recipe.rewards) or "none"
+    print(f"{args.recipe}: ok ({recipe.name}; rewards: {rewards}; stages: {stages})")
+    return 0
+
+
+def _engine_for(recipe: Any, args: argparse.Namespace) -> Any:
+    from .engine import ScoringEngine
+
+    sc = recipe.scoring
+    return ScoringEngine(
+        recipe.reward_specs(),
+        executor=args.executor or sc.executor,
+        workers=args.workers or sc.workers,
+        deadline=args.deadline or sc.deadline,
+        cache_size=sc.cache_size,
+        batch_size=sc.batch_size,
+        memory_limit_mb=sc.memory_limit_mb,
+    )
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .batch import ResumeMismatchError, score_file
+    from .recipe import Recipe, RewardConfig
+
+    if args.recipe:
+        recipe = _load(args.recipe, args.profile)
+    elif args.reward:
+        recipe = Recipe(name="command-line", rewards=[RewardConfig(name=n) for n in args.reward])
+        from .recipe import RecipeError, check_recipe
+
+        problems = check_recipe(recipe)
+        if problems:
+            raise RecipeError("--reward", problems)
+    else:
+        raise UsageError("score needs --recipe RECIPE.yaml or at least one --reward NAME")
+    if not recipe.rewards:
+        raise UsageError(f"{args.recipe}: the recipe has no rewards: add a `rewards:` list")
+    input_path = Path(args.input)
+    if not input_path.is_file():
+        raise UsageError(f"--input {args.input}: no such file")
+    identity = [r.model_dump() for r in recipe.rewards]
+    with _engine_for(recipe, args) as engine:
+        try:
+            report = score_file(
+                engine, input_path, Path(args.output), batch_size=args.batch_size,
+                resume=not args.overwrite, identity=identity,
+                default_domain=recipe.data.domain if recipe.data else None, progress=not args.quiet,
+            )
+        except ResumeMismatchError as exc:
+            raise UsageError(str(exc)) from None
+    err = sys.stderr
+    print(f"scored {report.rows} rows into {args.output}"
+          + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""), file=err)
+    for key, st in report.stats.items():
+        mean = "-" if st["mean"] is None else f"{st['mean']:.4f}"
+        print(f"  {key:<28} mean {mean}  none {st['share_none']:.1%}  errors {st['errors']}  "
+              f"timeouts {st['timeouts']}  latency {st['latency_mean_s'] * 1000:.1f} ms", file=err)
+    if report.bad_rows:
+        print(f"{len(report.bad_rows)} malformed input rows (kept in the output with errors.input): lines "
+              + ", ".join(str(n) for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else ""),
+              file=err)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .stages import run_recipe
+
+    recipe = _load(args.recipe, args.profile)
+    if not recipe.stages:
+        raise UsageError(f"{args.recipe}: the recipe has no `stages:`; add one (e.g. `- type: grpo`), "
+                         "or use `rewardkit score` to only score")
+    run_recipe(recipe, output_dir=args.output_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rewardkit", description="Rewards as plugins for LLM post-training.")
+    parser.add_argument("--version", action="version", version=f"rewardkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list installed plugins, their rewards and versions")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser("validate", help="check a recipe against the schema and the installed plugins")
+    p.add_argument("recipe")
+    p.add_argument("--profile", help="apply a named profile from the recipe (e.g. cpu)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("score", help="score a JSONL of completions with a recipe's rewards (resumable)")
+    p.add_argument("--recipe", help="recipe whose rewards to use")
+    p.add_argument("--reward", action="append", help="a reward by name (repeatable), instead of --recipe")
+    p.add_argument("--input", required=True, help="JSONL: prompt, completion, [domain], reference columns")
+    p.add_argument("--output", required=True, help="JSONL to write (resumed if it exists)")
+    p.add_argument("--profile")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--executor", choices=["thread", "process", "ray"])
+    p.add_argument("--workers", type=int)
+    p.add_argument("--deadline", type=float, help="seconds per reward call")
+    p.add_argument("--overwrite", action="store_true", help="start again instead of resuming")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("run", help="run a recipe's stages in order")
+    p.add_argument("recipe")
+    p.add_argument("--profile", help="apply a named profile from the recipe (e.g. cpu)")
+    p.add_argument("--output-dir", help="where stages write (default: the recipe's output_dir)")
+    p.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .engine import EngineConfigError
+    from .recipe import RecipeError
+    from .registry import PluginConflictError, UnknownNameError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (RecipeError, UsageError, UnknownNameError, EngineConfigError, PluginConflictError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""Recipes: YAML files that pick a model, data, rewards and stages, validated against a typed schema.
+
+Every error names the file, the line, the field path and a fix::
+
+    recipes/bad.yaml:9: rewards[0].name: no reward named 'math.acuracy' is installed
+      fix: did you mean 'math.accuracy'?
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .engine import RewardSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plugins import RewardKit
+
+STAGE_TYPES = ("score", "sft", "reward_model", "dpo", "grpo", "rloo", "rejection_sampling", "model_average")
+_DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".gz", ".arrow")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ModelConfig(_Strict):
+    """The policy (or reward) model: a hub id or a local folder."""
+
+    name_or_path: str
+    tokenizer: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+
+
+class DataConfig(_Strict):
+    """Rows to score or train on: a local JSON/JSONL/Parquet file, or a hub dataset id."""
+
+    path: str
+    split: str = "train"
+    limit: int | None = Field(default=None, ge=1)
+    #: Map recipe-side names to the file's column names, e.g. ``{prompt: question, answer: solution}``.
+    columns: dict[str, str] = Field(default_factory=dict)
+    #: Domain given to every row that has none (routes rewards with ``domains:``).
+    domain: str | None = None
+    #: Training stages: wrap text prompts as chat messages (the tokenizer's chat template applies).
+    chat: bool = True
+    #: Training stages: ``"{prompt}"``-style template applied to text prompts, e.g. to ask for \boxed{}.
+    prompt_template: str | None = None
+    system_prompt: str | None = None
+
+
+class ScoringConfig(_Strict):
+    executor: Literal["thread", "process", "ray"] = "thread"
+    workers: int | None = Field(default=None, ge=1)
+    deadline: float = Field(default=30.0, gt=0)
+    cache_size: int = Field(default=100_000, ge=0)
+    batch_size: int = Field(default=64, ge=1)
+    memory_limit_mb: int | None = Field(default=None, ge=64)
+
+
+class RewardConfig(_Strict):
+    """One reward entry: ``{name, id?, weight, domains?, params, deadline?}``."""
+
+    name: str
+    id: str | None = None
+    weight: float = 1.0
+    domains: list[str] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    deadline: float | None = Field(default=None, gt=0)
+
+    def spec(self) -> RewardSpec:
+        return RewardSpec(self.name, self.weight, dict(self.params), self.domains, self.id, self.deadline)
+
+
+class StageConfig(_Strict):
+    """One stage. ``args`` go to the stage's TRL config (e.g. ``GRPOConfig``) field by field."""
+
+    type: str
+    name: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    data: DataConfig | None = None
+    model: ModelConfig | None = None
+    output_dir: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in STAGE_TYPES:
+            hint = difflib.get_close_matches(value, STAGE_TYPES, n=1)
+            raise ValueError(
+                f"unknown stage type {value!r}; "
+                + (f"did you mean {hint[0]!r}? " if hint else "")
+                + f"stage types: {', '.join(STAGE_TYPES)}"
+            )
+        return value
+
+
+class Recipe(_Strict):
+    name: str
+    description: str = ""
+    model: ModelConfig | None = None
+    data: DataConfig | None = None
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    rewards: list[RewardConfig] = Field(default_factory=list)
+    stages: list[StageConfig] = Field(default_factory=list)
+    output_dir: str | None = None
+    #: Named overrides, deep-merged over the recipe by ``--profile NAME`` (e.g. a tiny CPU model).
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    seed: int = 42
+
+    #: Where the recipe was loaded from (relative paths in it are relative to this folder).
+    source: Path | None = Field(default=None, exclude=True)
+
+    def reward_specs(self) -> list[RewardSpec]:
+        return [r.spec() for r in self.rewards]
+
+    def resolve_path(self, path: str) -> Path:
+        """A recipe path, relative to the recipe file's folder."""
+        p = Path(path).expanduser()
+        if p.is_absolute() or self.source is None:
+            return p
+        return (self.source.parent / p).resolve()
+
+
+# -- errors ----------------------------------------------------------------------------------------
+@dataclass
+class RecipeProblem:
+    path: str  # e.g. "rewards[0].name"
+    message: str
+    fix: str = ""
+    line: int | None = None
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be used; ``str()`` lists every problem with file, line, field and fix."""
+
+    def __init__(self, file: str, problems: list[RecipeProblem]):
+        self.file, self.problems = file, problems
+        lines = []
+        for p in problems:
+            where = f"{file}:{p.line}" if p.line else file
+            lines.append(f"{where}: {p.path or '<top>'}: {p.message}")
+            if p.fix:
+                lines.append(f"  fix: {p.fix}")
+        super().__init__("\n".join(lines))
+
+
+def _format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_map(node: yaml.Node, path: tuple[Any, ...] = (), out: dict | None = None) -> dict[tuple, int]:
+    """Field path -> 1-based line, from the YAML node tree (keys map to the key's line)."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = path + (key.value,)
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out)
+    return out
+
+
+def _line_for(lines: Mapping[tuple, int], loc: tuple[Any, ...]) -> int | None:
+    loc = tuple(loc)
+    while loc not in lines and loc:
+        loc = loc[:-1]
+    return lines.get(loc)
+
+
+def _fix_for(error: Mapping[str, Any], model_fields: list[str]) -> str:
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        hint = difflib.get_close_matches(str(loc[-1]), model_fields, n=1)
+        known = ", ".join(model_fields)
+        return (f"did you mean {hint[0]!r}? " if hint else "") + f"allowed here: {known}"
+    if kind == "missing":
+        return f"add `{loc[-1]}:` here"
+    return ""
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names the schema allows at the parent of ``loc`` (for 'did you mean')."""
+    model: Any = Recipe
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        for candidate in getattr(ann, "__args__", (ann,)):
+            inner = getattr(candidate, "__args__", (candidate,))
+            found = next((c for c in inner if isinstance(c, type) and issubclass(c, BaseModel)), None)
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found = candidate
+            if found is not None:
+                model = found
+                break
+        else:
+            return []
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any) -> Any:
+    """``${VAR}`` / ``${VAR:-default}`` in strings, and ``{shared_data}`` for the public data folder."""
+    import os
+
+    if isinstance(value, str):
+        if "{shared_data}" in value:
+            from .testing import shared_data_dir
+
+            value = value.replace("{shared_data}", str(shared_data_dir()))
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    return value
+
+
+# -- loading ---------------------------------------------------------------------------------------
+def load_recipe(path: str | Path, *, profile: str | None = None, kit: "RewardKit | None" = None,
+                check: bool = True) -> Recipe:
+    """Read, validate and (with ``check``) resolve a recipe against the installed plugins.
+
+    Raises :class:`RecipeError` listing every problem found.
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.is_file():
+        raise RecipeError(file, [RecipeProblem("", "no such recipe file", "check the path; recipes/ has examples")])
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RecipeError(file, [RecipeProblem(
+            "", f"not valid YAML: {getattr(exc, 'problem', exc)}", "fix the YAML syntax at that line",
+            mark.line + 1 if mark else None)]) from None
+    if not isinstance(raw, dict):
+        raise RecipeError(file, [RecipeProblem("", "a recipe must be a YAML mapping (name:, rewards:, ...)",
+                                               "start from recipes/quickstart.yaml")])
+    lines = _line_map(node) if node is not None else {}
+    if profile is not None:
+        profiles = raw.get("profiles") or {}
+        if profile not in profiles:
+            known = ", ".join(profiles) or "none"
+            raise RecipeError(file, [RecipeProblem("profiles", f"no profile named {profile!r}",
+                                                   f"profiles in this recipe: {known}", _line_for(lines, ("profiles",)))])
+        raw = deep_merge(raw, profiles[profile])
+    raw = _expand(raw)
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(RecipeProblem(_format_path(loc), msg, _fix_for(err, _fields_at(loc)), _line_for(lines, loc)))
+        raise RecipeError(file, problems) from None
+    recipe.source = path.resolve()
+    if check:
+        problems = check_recipe(recipe, kit=kit, lines=lines)
+        if problems:
+            raise RecipeError(file, problems)
+    return recipe
+
+
+def _looks_local(path: str) -> bool:
+    return path.startswith((".", "/", "~")) or path.endswith(_DATA_SUFFIXES)
+
+
+def check_recipe(recipe: Recipe, *, kit: "RewardKit | None" = None,
+                 lines: Mapping[tuple, int] | None = None) -> list[RecipeProblem]:
+    """Problems the schema cannot see: unknown reward names and params, ids, dependencies, files."""
+    from .registry import UnknownNameError
+    from .reward import RewardParamsError
+
+    if kit is None:
+        from .plugins import default_kit
+
+        kit = default_kit()
+    lines = lines or {}
+    problems: list[RecipeProblem] = []
+
+    def add(loc: tuple[Any, ...], message: str, fix: str = "") -> None:
+        problems.append(RecipeProblem(_format_path(loc), message, fix, _line_for(lines, loc)))
+
+    ids: dict[str, int] = {}
+    for i, entry in enumerate(recipe.rewards):
+        key = entry.id or entry.name
+        if key in ids:
+            add(("rewards", i, "id"), f"reward id {key!r} is already used by rewards[{ids[key]}]",
+                f"give this entry `id: {key}_2` (ids must be unique)")
+        ids.setdefault(key, i)
+    for i, entry in enumerate(recipe.rewards):
+        try:
+            reward = kit.registry.reward(entry.name)
+        except UnknownNameError as exc:
+            fix = (f"did you mean {' or '.join(map(repr, exc.suggestions))}?" if exc.suggestions
+                   else "install the plugin that provides it; `rewardkit plugins` lists what is installed")
+            add(("rewards", i, "name"), f"no reward named {entry.name!r} is installed", fix)
+            continue
+        try:
+            reward.check_params(entry.params)
+        except RewardParamsError as exc:
+            bad = sorted(set(entry.params) - set(reward.defaults))
+            add(("rewards", i, "params", *bad[:1]), str(exc), _suggest_param(bad, list(reward.defaults)))
+        for dep in reward.dependencies(entry.params):
+            if dep not in ids:
+                add(("rewards", i, "params"),
+                    f"reward {entry.id or entry.name!r} reads the result of {dep!r}, which is not in this recipe",
+                    f"add a reward entry with name or id {dep!r} (ids here: {', '.join(ids) or 'none'})")
+    datasets = [(("data",), recipe.data)] + [(("stages", i, "data"), s.data) for i, s in enumerate(recipe.stages)]
+    for loc, data in datasets:
+        if data is not None and _looks_local(data.path) and not recipe.resolve_path(data.path).exists():
+            add(loc + ("path",), f"data file {data.path!r} does not exist (looked at {recipe.resolve_path(data.path)})",
+                "paths are relative to the recipe file's folder; `{shared_data}/gsm8k/test.jsonl` names the bundled data")
+    return problems
+
+
+def _suggest_param(bad: list[str], known: list[str]) -> str:
+    for name in bad:
+        hint = difflib.get_close_matches(name, known, n=1)
+        if hint:
+            return f"did you mean {hint[0]!r}?"
+    return f"accepted params: {', '.join(sorted(known)) or 'none'}"

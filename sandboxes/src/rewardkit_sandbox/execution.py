@@ -61,46 +61,77 @@ def run_child(
     gid: int | None = None,
     preexec: Callable[[], None] | None = None,
     on_kill: Callable[[], None] | None = None,
+    via_launcher: bool = False,
 ) -> RunResult:
     """Start ``argv`` in a new session and pump stdin/stdout/stderr until exit or the deadline.
 
     On the wall-clock deadline or an output flood the child's whole process group is SIGKILLed
-    (and ``on_kill`` runs, e.g. to kill everything the slot uid owns).
+    (and ``on_kill`` runs, e.g. to kill everything the slot uid owns). ``via_launcher``: argv is a
+    launcher such as bwrap, whose CPU time is not the program's and which reports signals as 128+N.
     """
     data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
     started = time.monotonic()
     kwargs: dict = {}
     if uid is not None:
         kwargs.update(user=uid, group=gid, extra_groups=[])
+    child_ends, parent_ends = make_pipes()
     try:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, close_fds=True, preexec_fn=preexec, **kwargs,
+            list(argv), cwd=cwd, env=dict(env), stdin=child_ends[0], stdout=child_ends[1],
+            stderr=child_ends[2], start_new_session=True, close_fds=True, preexec_fn=preexec, **kwargs,
         )
-    except FileNotFoundError:
-        return RunResult(127, "", f"command not found: {argv[0]!r}\n", False, time.monotonic() - started,
-                         False, False, backend)
-    except PermissionError as exc:
-        return RunResult(126, "", f"cannot execute {argv[0]!r}: {exc}\n", False,
-                         time.monotonic() - started, False, False, backend)
     except (OSError, subprocess.SubprocessError) as exc:
-        return RunResult.failure(backend, f"could not start {argv[0]!r}: {exc}", time.monotonic() - started)
+        for fd in parent_ends:
+            os.close(fd)
+        took = time.monotonic() - started
+        if isinstance(exc, FileNotFoundError):
+            return RunResult(127, "", f"command not found: {argv[0]!r}\n", False, took, False, False, backend)
+        if isinstance(exc, PermissionError):
+            return RunResult(126, "", f"cannot execute {argv[0]!r}: {exc}\n", False, took, False, False,
+                             backend)
+        return RunResult.failure(backend, f"could not start {argv[0]!r}: {exc}", took)
+    finally:
+        for fd in child_ends:
+            os.close(fd)
 
-    deadline = started + limits.wall_seconds
-    out, err, timed_out, truncated = _pump(proc, data, deadline, int(limits.output_bytes))
+    out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
+                                          int(limits.output_bytes))
     if timed_out or truncated:
         _kill_group(proc.pid)
         if on_kill is not None:
             on_kill()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    duration = time.monotonic() - started
-    cpu_time = usage.ru_utime + usage.ru_stime
-    sig = -proc.returncode if proc.returncode < 0 else None
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_time >= int(-(-limits.cpu_seconds // 1))):
+    cpu = None if via_launcher else usage.ru_utime + usage.ru_stime
+    return make_result(status, cpu, out, err, timed_out, truncated, limits, time.monotonic() - started,
+                       backend, signal_from_code=via_launcher)
+
+
+def make_pipes() -> tuple[list[int], list[int]]:
+    """(child ends, parent ends) of the stdin, stdout and stderr pipes."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    return [in_r, out_w, err_w], [in_w, out_r, err_r]
+
+
+def make_result(status: int, cpu_time: float | None, out: bytes, err: bytes, timed_out: bool,
+                truncated: bool, limits: Limits, duration: float, backend: str,
+                signal_from_code: bool = False) -> RunResult:
+    """Build a RunResult from a raw wait status.
+
+    ``signal_from_code``: the status came through a launcher that reports a signal death as exit
+    code 128+N (bwrap does), so map those back to signals.
+    """
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else None
+    if signal_from_code and code > 128 and code - 128 in _DEATH_SIGNALS:
+        sig = code - 128
+    cpu_limit = int(-(-limits.cpu_seconds // 1))
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_time is not None and cpu_time >= cpu_limit):
         timed_out = True  # the CPU-time limit fired
     return RunResult(
-        exit_code=None if sig is not None else proc.returncode,
+        exit_code=None if sig is not None else code,
         stdout=out.decode("utf-8", errors="replace"),
         stderr=err.decode("utf-8", errors="replace"),
         timed_out=timed_out,
@@ -113,6 +144,12 @@ def run_child(
     )
 
 
+#: Signals that end a program (the ones a launcher's 128+N exit code is read back as).
+_DEATH_SIGNALS = frozenset({signal.SIGKILL, signal.SIGXCPU, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS,
+                            signal.SIGFPE, signal.SIGILL, signal.SIGTERM, signal.SIGXFSZ, signal.SIGPIPE,
+                            signal.SIGSYS})
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -120,20 +157,24 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _pump(proc: subprocess.Popen, data: bytes, deadline: float, cap: int) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin, read both outputs up to ``cap`` bytes each; stop at the deadline or on overflow."""
-    assert proc.stdin and proc.stdout and proc.stderr
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    bufs: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
+def pump(stdin_fd: int, stdout_fd: int, stderr_fd: int, data: bytes, deadline: float,
+         cap: int) -> tuple[bytes, bytes, bool, bool]:
+    """Feed stdin, read both outputs up to ``cap`` bytes each; stop at the deadline or on overflow.
+
+    Takes ownership of the three (parent-side) pipe fds and closes them.
+    """
+    bufs: dict[int, bytearray] = {stdout_fd: bytearray(), stderr_fd: bytearray()}
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    sel.register(proc.stderr, selectors.EVENT_READ)
+    sel.register(stdout_fd, selectors.EVENT_READ)
+    sel.register(stderr_fd, selectors.EVENT_READ)
     view = memoryview(data)
+    stdin_open = True
     if view:
-        os.set_blocking(proc.stdin.fileno(), False)
-        sel.register(proc.stdin, selectors.EVENT_WRITE)
+        os.set_blocking(stdin_fd, False)
+        sel.register(stdin_fd, selectors.EVENT_WRITE)
     else:
-        proc.stdin.close()
+        os.close(stdin_fd)
+        stdin_open = False
     timed_out = truncated = False
     open_reads = 2
     try:
@@ -143,20 +184,20 @@ def _pump(proc: subprocess.Popen, data: bytes, deadline: float, cap: int) -> tup
                 timed_out = True
                 break
             for key, _ in sel.select(remaining):
-                fobj = key.fileobj
-                if fobj is proc.stdin:
+                fd = key.fd
+                if fd == stdin_fd:
                     try:
-                        view = view[os.write(proc.stdin.fileno(), view[:_CHUNK]):]
-                    except (BrokenPipeError, OSError):
+                        view = view[os.write(stdin_fd, view[:_CHUNK]):]
+                    except OSError:  # the program closed stdin or exited: drop the rest
                         view = view[:0]
                     if not view:
-                        sel.unregister(proc.stdin)
-                        proc.stdin.close()
+                        sel.unregister(stdin_fd)
+                        os.close(stdin_fd)
+                        stdin_open = False
                     continue
-                fd = fobj.fileno()  # type: ignore[union-attr]
                 chunk = os.read(fd, _CHUNK)
                 if not chunk:
-                    sel.unregister(fobj)
+                    sel.unregister(fd)
                     open_reads -= 1
                     continue
                 buf = bufs[fd]
@@ -168,9 +209,9 @@ def _pump(proc: subprocess.Popen, data: bytes, deadline: float, cap: int) -> tup
                 break
     finally:
         sel.close()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
+        for fd in ((stdin_fd,) if stdin_open else ()) + (stdout_fd, stderr_fd):
             try:
-                f.close()
+                os.close(fd)
             except OSError:
                 pass
-    return bytes(bufs[out_fd]), bytes(bufs[err_fd]), timed_out, truncated
+    return bytes(bufs[stdout_fd]), bytes(bufs[stderr_fd]), timed_out, truncated

@@ -1,0 +1,150 @@
+"""The warm interpreter behind the ``forkserver`` backend (run as a script, stdlib only).
+
+It starts once per worker slot, imports the stdlib modules test code usually needs, then serves
+requests on a Unix socket: each request brings three pipe fds (stdin, stdout, stderr) and a JSON
+header. The server forks; the child drops to the slot uid, applies rlimits, starts a new session,
+enters the work dir with a scrubbed environment and runs the Python source in-process with
+``__name__ == "__main__"`` (or execs a non-Python command). The server reports the child's pid at
+once and its exit status and CPU time when it ends, then kills whatever the uid left running.
+
+Protocol on a stream socket: a 16-byte ASCII length carrying the three fds, then that many bytes of
+JSON request; replies are JSON lines: {"pid": n} at once, {"status": s, "cpu": t} at the end.
+"""
+
+import io
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+
+# Imported once here so every forked child has them for free (what coding benchmarks use).
+import array, bisect, collections, copy, dataclasses, datetime, decimal, fractions, functools  # noqa: E401,F401
+import hashlib, heapq, itertools, math, operator, random, re, statistics, string, typing  # noqa: E401,F401
+import unittest, unittest.mock  # noqa: E401,F401
+
+_RLIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE,
+            "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
+
+
+def _child(req, fds):
+    """In the forked child: become the sandboxed program. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)
+        uid, gid = req["uid"], req["gid"]
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        for name, value in req["rlimits"].items():
+            hard = value + 1 if name == "cpu" else value
+            resource.setrlimit(_RLIMITS[name], (value, hard))
+        os.umask(0o077)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        argv = req["argv"]
+        python = req.get("python")
+        if python is None:
+            os.execvpe(argv[0], argv, req["env"])
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", write_through=True)
+        filename, source = python["filename"], python.get("source")
+        if source is None:
+            with open(filename, "rb") as fh:  # read as the slot uid, from the work dir
+                source = fh.read()
+        sys.argv, sys.path[0] = python["argv"], python["path0"]
+        main = {"__name__": "__main__", "__file__": filename, "__builtins__": __builtins__}
+        sys.modules["__main__"] = type(sys)("__main__")
+        sys.modules["__main__"].__dict__.update(main)
+        try:
+            exec(compile(source, filename, "exec"), sys.modules["__main__"].__dict__)
+            code = 0
+        except SystemExit as exc:
+            if exc.code is None:
+                code = 0
+            elif isinstance(exc.code, int):
+                code = exc.code & 0xFF
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+    except BaseException:
+        try:
+            os.write(2, traceback.format_exc().encode())
+        except OSError:
+            pass
+        code = 127
+    os._exit(code)
+
+
+def _kill_uid(uid):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(2):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _recv_exact(sock, n):
+    chunks = []
+    while n > 0:
+        chunk = sock.recv(n)
+        if not chunk:
+            raise EOFError("client went away")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def main():
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    sock.sendall(b"ready\n")
+    while True:
+        head, fds, _, _ = socket.recv_fds(sock, 16, 3)
+        if not head:
+            return
+        head += _recv_exact(sock, 16 - len(head))
+        req = json.loads(_recv_exact(sock, int(head)))
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(req, fds)
+        for fd in fds:
+            os.close(fd)
+        sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        _, status, usage = os.wait4(pid, 0)
+        if req["uid"] is not None:
+            _kill_uid(req["uid"])  # children that called setsid outlive the process group
+        sock.sendall(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Check many (gold, answer) pairs fast and safely: dedupe, fast paths, then a supervised worker pool.
+
+The GRPO shape is G completions sharing one gold answer, many of them identical. So:
+
+1. identical (gold, answer) pairs are checked once;
+2. pairs decided without sympy are decided in this process: normalised string equality, plain
+   numbers compared exactly, and answers rejected by :mod:`rewardkit_math.guards`;
+3. the rest go to worker processes (``rewardkit.executors.ProcessExecutor``) with a per-check
+   deadline and an address-space cap; a worker that overruns is killed and replaced. Workers cache
+   parsed golds, so a group's gold is parsed once per worker, not once per completion.
+
+Deadlines never use signals in the caller, so this works from any thread, inside worker processes
+of the engine (daemonic: they cannot fork, so checks run inline with a SIGALRM deadline there) and
+inside Ray tasks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import re
+import signal
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from rewardkit import RewardParamsError
+
+from . import equivalence, guards
+from .numbers import canonical, to_number
+
+EXECUTORS = ("auto", "process", "ray", "inline")
+
+
+@dataclass
+class Verdict:
+    """The outcome of one (gold, answer) check."""
+
+    equal: bool | None  # None: not decided (unscorable gold, timeout, crash)
+    how: str  # "string", "number", "sympy", "guard", "timeout", "error", "unscorable-gold", "no-answer"
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    timed_out: bool = False
+
+
+# -- counters: unscorable golds, timeouts and guard rejections are counted, not hidden ------------
+_STATS: Counter[str] = Counter()
+_STATS_LOCK = threading.Lock()
+
+
+def _count(key: str, n: int = 1) -> None:
+    with _STATS_LOCK:
+        _STATS[key] += n
+
+
+def stats() -> dict[str, int]:
+    """Counts since start (or the last :func:`reset_stats`): checks by how they were decided,
+    ``unscorable_gold``, ``timeout``, ``worker_error``. Useful to log beside training metrics."""
+    with _STATS_LOCK:
+        return dict(_STATS)
+
+
+def reset_stats() -> None:
+    with _STATS_LOCK:
+        _STATS.clear()
+
+
+# -- fast paths ------------------------------------------------------------------------------------
+_NOISE = re.compile(r"\\left|\\right|\\displaystyle|\\[!,;: ]|\s|\$|\\\(|\\\)|\\\[|\\\]|\.$")
+
+
+def normalise(s: str) -> str:
+    """A spelling-insensitive form for the string fast path (never makes different answers equal)."""
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = _NOISE.sub("", s)
+    return s.rstrip(".")
+
+
+def fast_verdict(gold: str, answer: str) -> Verdict | None:
+    """Decide without sympy when that is certain; None when the full check is needed."""
+    if normalise(gold) == normalise(answer):
+        return Verdict(True, "string")
+    g, a = to_number(gold), to_number(answer)
+    if g is not None and a is not None:
+        if g == a:
+            return Verdict(True, "number")
+        if g.denominator == 1 and a.denominator == 1:
+            return Verdict(False, "number")  # two different integers: no rounding can make them equal
+    return None
+
+
+def _for_sympy(answer: str) -> str:
+    """Rewrite plain numbers so math-verify cannot misread them ("1,234" is not a tuple)."""
+    value = to_number(answer)
+    return canonical(value) if value is not None and "," in answer else answer
+
+
+# -- executors -------------------------------------------------------------------------------------
+_POOLS: dict[tuple[Any, ...], Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _preload_forkserver() -> None:
+    # Forked workers then start with sympy and the LaTeX parser already imported (~1 s saved per
+    # restart after a killed call). Has no effect if a forkserver already runs; the warm-up then pays.
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.set_forkserver_preload(["rewardkit_math.equivalence"])
+    except Exception:  # noqa: BLE001 - an optimisation only
+        pass
+
+
+def get_executor(kind: str, workers: int, memory_limit_mb: int | None) -> Any:
+    """The shared executor for these settings, started (and warmed up) on first use."""
+    key = (kind, workers, memory_limit_mb, os.getpid())
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            from rewardkit.executors import ProcessExecutor, RayExecutor
+
+            if kind == "ray":
+                pool = RayExecutor(workers)
+            else:
+                _preload_forkserver()
+                pool = ProcessExecutor(workers, memory_limit_mb=memory_limit_mb, initializer=equivalence.warm_up)
+                # Start every worker now, without a deadline, so no real check pays for the imports.
+                pool.run_calls([(equivalence.warm_up, (), {})] * workers, timeout=None)
+            _POOLS[key] = pool
+        return pool
+
+
+@atexit.register
+def close_executors() -> None:
+    """Stop the worker processes (also done at interpreter exit)."""
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            pool.close()
+        _POOLS.clear()
+
+
+def resolve_executor(executor: str) -> str:
+    if executor not in EXECUTORS:
+        raise RewardParamsError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    if executor == "auto":
+        # Daemonic processes (the engine's own process workers) may not start children.
+        return "inline" if multiprocessing.current_process().daemon else "process"
+    return executor
+
+
+class _Alarm(Exception):
+    pass
+
+
+def _inline(pairs: list[tuple[str, str]], timeout: float) -> list[tuple[Any, str | None, bool]]:
+    """Checks in this process. On the main thread each gets a SIGALRM deadline; elsewhere only the
+    guards bound them (use executor: process there)."""
+    on_main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    out: list[tuple[Any, str | None, bool]] = []
+    for gold, answer in pairs:
+        if not on_main:
+            try:
+                out.append((equivalence.check(gold, answer), None, False))
+            except Exception as exc:  # noqa: BLE001
+                out.append((None, f"{type(exc).__name__}: {exc}", False))
+            continue
+
+        def _raise(signum: int, frame: Any) -> None:
+            raise _Alarm()
+
+        previous = signal.signal(signal.SIGALRM, _raise)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            out.append((equivalence.check(gold, answer), None, False))
+        except _Alarm:
+            out.append((None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True))
+        except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
+            out.append((None, f"{type(exc).__name__}: {exc}", False))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return out
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    timeout: float = 5.0
+    executor: str = "auto"
+    workers: int = 0
+    memory_limit_mb: int | None = 1024
+    max_answer_chars: int = guards.MAX_ANSWER_CHARS
+
+
+def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
+    """Verdicts for (gold, answer) pairs, in order. Never raises for bad input; never exceeds
+    ``config.timeout`` per distinct sympy check (plus scheduling)."""
+    if config.timeout <= 0:
+        raise RewardParamsError(f"timeout must be a positive number of seconds, not {config.timeout!r}")
+    unique: dict[tuple[str, str], Verdict | None] = dict.fromkeys(pairs)
+    slow: list[tuple[str, str]] = []
+    for gold, answer in unique:
+        verdict = fast_verdict(gold, answer)
+        if verdict is None:
+            why = guards.unsafe_reason(answer, max_chars=config.max_answer_chars)
+            if why is not None:
+                verdict = Verdict(False, "guard", {"rejected": why})
+        if verdict is None:
+            slow.append((gold, answer))
+        else:
+            unique[(gold, answer)] = verdict
+            _count(verdict.how)
+    if slow:
+        for pair, verdict in zip(slow, _run_slow(slow, config)):
+            unique[pair] = verdict
+            _count(verdict.how)
+    return [unique[p] for p in pairs]  # type: ignore[misc]
+
+
+def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
+    kind = resolve_executor(config.executor)
+    args = [(g, _for_sympy(a)) for g, a in slow]
+    if kind == "inline":
+        raw = _inline(args, config.timeout)
+    else:
+        workers = config.workers or default_workers()
+        pool = get_executor(kind, min(workers, max(1, len(args))) if kind == "ray" else workers,
+                            config.memory_limit_mb)
+        outcomes = pool.run_calls([(equivalence.check, pair, {}) for pair in args], timeout=config.timeout)
+        raw = [(o.value, o.error, o.timed_out) for o in outcomes]
+    verdicts = []
+    for value, error, timed_out in raw:
+        if timed_out:
+            verdicts.append(Verdict(None, "timeout", error=error, timed_out=True))
+        elif error is not None or value is None:
+            verdicts.append(Verdict(None, "error", error=error or "no result"))
+        elif value["equal"] is None:
+            verdicts.append(Verdict(None, "unscorable-gold", value))
+        else:
+            verdicts.append(Verdict(value["equal"], "sympy", value))
+    return verdicts

@@ -1,0 +1,82 @@
+"""Answer equivalence with math-verify and sympy: the part that runs inside worker processes.
+
+math-verify's own timeouts use ``signal.alarm`` and only work on a main thread, so they are switched
+off here (``parsing_timeout=None``, ``timeout_seconds=None``); the deadline is enforced by the parent,
+which kills the worker process (see :mod:`rewardkit_math.checker`).
+
+Gold answers are parsed *inside math delimiters*: math-verify reads a bare ``2\\sqrt{2}`` as ``2`` and
+a bare ``(1,\\frac{9}{2})`` as ``9/2`` (it falls back to the last plain expression it can find).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+# math-verify logs a warning on every call made with its timeouts disabled; we do that on purpose.
+logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+_CONFIG: Any = None
+
+
+def _config() -> Any:
+    global _CONFIG
+    if _CONFIG is None:
+        from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+        # Inside "$...$" the whole string is one LaTeX expression; the plain-expression config reads
+        # answers like "3*x+1" or "10**2" that are not LaTeX.
+        _CONFIG = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
+    return _CONFIG
+
+
+_CURRENCY = re.compile(r"\\\$|\\!")
+_DELIMITED = re.compile(r"(?<!\\)\$|\\\(|\\\[")
+
+
+def _wrap(text: str) -> str:
+    # An escaped dollar is a currency sign, not a math delimiter: drop it (and \! thin negative spaces).
+    text = _CURRENCY.sub("", text)
+    return text if _DELIMITED.search(text) else f"${text}$"
+
+
+@lru_cache(maxsize=4096)
+def parse_expression(text: str) -> tuple[Any, ...]:
+    """math-verify's parse of one answer (gold or predicted) written with or without ``$``.
+
+    Cached per process: a GRPO group's gold is parsed once per worker, not once per completion.
+    """
+    from math_verify import parse
+
+    return tuple(parse(_wrap(text), extraction_config=_config(), parsing_timeout=None))
+
+
+def check(gold: str, answer: str) -> dict[str, Any]:
+    """Compare one answer with one gold answer. Returns a JSON-able verdict.
+
+    ``{"equal": bool | None, "gold_parsed": str, "answer_parsed": str}``; ``equal`` is None when the
+    gold cannot be parsed (the sample is not scorable), False when the answer cannot.
+    """
+    from math_verify import verify
+
+    gold_parsed = parse_expression(gold)
+    if not gold_parsed:
+        return {"equal": None, "gold_parsed": None, "answer_parsed": None}
+    answer_parsed = parse_expression(answer)
+    out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None}
+    if not answer_parsed:
+        return {"equal": False, **out}
+    equal = verify(list(gold_parsed), list(answer_parsed), timeout_seconds=None)
+    return {"equal": bool(equal), **out}
+
+
+def check_many(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """:func:`check` for several pairs in one call (one round trip to a worker)."""
+    return [check(g, a) for g, a in pairs]
+
+
+def warm_up() -> None:
+    """Import math-verify, sympy and the LaTeX parser now, so no call pays for it under its deadline."""
+    check("\\frac{1}{2}", "0.5")

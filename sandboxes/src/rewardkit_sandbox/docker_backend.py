@@ -187,7 +187,7 @@ def _limited(command: Any, limits: Limits) -> list[str]:
     """
     cpu = max(1, int(-(-limits.cpu_seconds // 1)))
     # Hard CPU limit one second above the soft one: SIGXCPU first (reported as a timeout), then SIGKILL.
-    script = (f"ulimit -H -t {cpu + 1} && ulimit -S -t {cpu} && ulimit -v {int(limits.memory_mb) * 1024} "
+    script = (f"ulimit -S -t {cpu} && ulimit -H -t {cpu + 1} && ulimit -v {int(limits.memory_mb) * 1024} "
               f"-f {int(limits.file_size_mb) * 2048} -n {int(limits.open_files)} -u {int(limits.processes) + 1} "
               f"-c 0 && exec \"$@\"")
     return ["/bin/sh", "-c", script, "sh", *[str(a) for a in command]]

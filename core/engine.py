@@ -289,7 +289,7 @@ class ScoringEngine:
         return results  # type: ignore[return-value]
 
     def _unit_key(self, key: str, reward: Reward, spec: RewardSpec, unit: Sequence[Sample]) -> str | None:
-        if not reward.deterministic:
+        if not reward.deterministic or self._cache.size <= 0:
             return None
         parts = [reward.name, reward.version, spec.params]
         for s in unit:

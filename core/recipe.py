@@ -43,6 +43,8 @@ class DataConfig(_Strict):
     """Rows to score or train on: a local JSON/JSONL/Parquet file, or a hub dataset id."""
 
     path: str
+    #: The dataset's configuration name on the hub (e.g. ``main`` for openai/gsm8k).
+    subset: str | None = None
     split: str = "train"
     limit: int | None = Field(default=None, ge=1)
     #: Map recipe-side names to the file's column names, e.g. ``{prompt: question, answer: solution}``.

@@ -20,7 +20,7 @@ def load_dataset_for(data: DataConfig, recipe: Recipe) -> Any:
         fmt = _LOCAL_FORMATS.get(suffixes[-1] if suffixes else "", "json")
         ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
     else:  # a hub dataset id (needs network access to the hub)
-        ds = datasets.load_dataset(data.path, split=data.split)
+        ds = datasets.load_dataset(data.path, data.subset, split=data.split)
     renames = {src: dst for dst, src in data.columns.items() if src != dst}
     if renames:
         missing = [c for c in renames if c not in ds.column_names]

@@ -1,0 +1,35 @@
+# rewardkit: `make demo` runs the main job on the embedded default; `make test` runs the tests.
+# Both set up .venv themselves on a fresh machine (torch pinned to the 2.13.0 CPU build).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+PACKAGES := -e . -e sandboxes -e plugins/math -e plugins/code -e plugins/format -e plugins/ifeval
+STAMP := $(VENV)/.rewardkit-installed
+DEMO := .demo
+
+.PHONY: demo test venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q $(PACKAGES) -e '.[train,ray,test]'
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m rewardkit.demo --workdir $(DEMO)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_math.py
+	$(PY) benchmarks/bench_sandbox.py
+
+clean:
+	rm -rf $(DEMO) $(VENV) .pytest_cache

@@ -11,6 +11,7 @@ Protocol on a stream socket: a 16-byte ASCII length carrying the three fds, then
 JSON request; replies are JSON lines: {"pid": n} at once, {"status": s, "cpu": t} at the end.
 """
 
+import ctypes
 import io
 import json
 import os
@@ -25,6 +26,7 @@ import array, bisect, collections, copy, dataclasses, datetime, decimal, fractio
 import hashlib, heapq, itertools, math, operator, random, re, statistics, string, typing  # noqa: E401,F401
 import unittest, unittest.mock  # noqa: E401,F401
 
+_LIBC = ctypes.CDLL(None, use_errno=True)
 _RLIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE,
             "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
 
@@ -38,6 +40,9 @@ def _child(req, fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
         uid, gid = req["uid"], req["gid"]
+        if req.get("isolate_network"):
+            if _LIBC.unshare(0x40000000) != 0:  # CLONE_NEWNET: a fresh, empty network namespace
+                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
         if uid is not None:
             os.setgroups([])
             os.setgid(gid)

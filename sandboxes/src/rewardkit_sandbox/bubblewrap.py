@@ -87,8 +87,9 @@ class BubblewrapSandbox(Sandbox):
         return run_child(
             bwrap_argv(str(workdir), str(tmpdir), list(request.command)), cwd=str(workdir), env=env,
             stdin=request.stdin, limits=limits, backend=self.name,
-            uid=slot.uid if slot.isolated_uid else None, gid=slot.gid if slot.isolated_uid else None,
-            preexec=make_preexec(inner_limits, nproc=slot.isolated_uid), on_kill=slot.kill_all,
+            preexec=make_preexec(inner_limits, nproc=slot.isolated_uid,
+                                 uid=slot.uid if slot.isolated_uid else None, gid=slot.gid),
+            on_kill=slot.kill_all,
             via_launcher=True,
         )
 

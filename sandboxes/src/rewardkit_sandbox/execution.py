@@ -5,6 +5,7 @@ Shared by the ``process`` and ``bubblewrap`` backends (bubblewrap is just a diff
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import selectors
@@ -34,19 +35,65 @@ def rlimits_for(limits: Limits, *, nproc: bool = True) -> list[tuple[int, int]]:
     return out
 
 
-def make_preexec(limits: Limits, *, nproc: bool = True) -> Callable[[], None]:
-    """The child-side set-up run after fork, after the uid switch, before exec."""
+def make_preexec(limits: Limits, *, nproc: bool = True, uid: int | None = None, gid: int | None = None,
+                 isolate_network: bool = False) -> Callable[[], None]:
+    """The child-side set-up run after fork, before exec.
+
+    As root it first leaves the network (a fresh, empty network namespace: not even loopback is up)
+    and then drops to ``uid``/``gid``; rlimits come last, after the uid switch.
+    """
     pairs = rlimits_for(limits, nproc=nproc)
-    cpu = pairs[0][1]
+    if isolate_network:
+        _libc()  # load libc in the parent: importing in the forked child is slow and not fork-safe
 
     def preexec() -> None:
+        if isolate_network:
+            unshare_network()
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(gid if gid is not None else uid)
+            os.setuid(uid)
         for res, value in pairs:
             # CPU: the soft limit sends SIGXCPU, the hard one a second later SIGKILL for code ignoring it.
-            hard = value + 1 if res == resource.RLIMIT_CPU else value
-            resource.setrlimit(res, (cpu if res == resource.RLIMIT_CPU else value, hard))
+            resource.setrlimit(res, (value, value + 1 if res == resource.RLIMIT_CPU else value))
         os.umask(0o077)
 
     return preexec
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def unshare_network() -> None:
+    """Move the calling process into a new, empty network namespace (needs CAP_SYS_ADMIN)."""
+    import ctypes
+
+    if _libc().unshare(_CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWNET) failed: {os.strerror(err)}")
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():  # type: ignore[no-untyped-def]
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+@functools.lru_cache(maxsize=1)
+def can_isolate_network() -> bool:
+    """Whether this process may create network namespaces (root with CAP_SYS_ADMIN)."""
+    if os.geteuid() != 0:
+        return False
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            unshare_network()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return status == 0
 
 
 def run_child(
@@ -57,8 +104,6 @@ def run_child(
     stdin: str | bytes,
     limits: Limits,
     backend: str,
-    uid: int | None = None,
-    gid: int | None = None,
     preexec: Callable[[], None] | None = None,
     on_kill: Callable[[], None] | None = None,
     via_launcher: bool = False,
@@ -71,14 +116,11 @@ def run_child(
     """
     data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
     started = time.monotonic()
-    kwargs: dict = {}
-    if uid is not None:
-        kwargs.update(user=uid, group=gid, extra_groups=[])
     child_ends, parent_ends = make_pipes()
     try:
         proc = subprocess.Popen(
             list(argv), cwd=cwd, env=dict(env), stdin=child_ends[0], stdout=child_ends[1],
-            stderr=child_ends[2], start_new_session=True, close_fds=True, preexec_fn=preexec, **kwargs,
+            stderr=child_ends[2], start_new_session=True, close_fds=True, preexec_fn=preexec,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         for fd in parent_ends:

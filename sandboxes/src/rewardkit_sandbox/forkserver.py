@@ -7,7 +7,7 @@ new session, scrubbed environment, fresh work dir, capped pipes) and executes th
 ``__name__ == "__main__"``. Commands that are not ``python3 FILE`` / ``python3 -c CODE`` are exec'd
 from the forked child, so any command works, at process-backend speed.
 
-Same security model as ``process`` (no namespaces). The warm interpreter is the system ``python3`` on
+Same security model as ``process`` (own uid, rlimits, empty network namespace when root). The warm interpreter is the system ``python3`` on
 the sandbox PATH, so the code sees exactly the modules ``python3`` would.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import BASE_ENV, Sandbox, SandboxError, sandbox_env
-from .execution import make_pipes, make_result, pump, rlimits_for
+from .execution import can_isolate_network, make_pipes, make_result, pump, rlimits_for
 from .slots import Slot
 from .types import Limits, RunRequest, RunResult
 
@@ -103,6 +103,7 @@ class ForkServerSandbox(Sandbox):
 
     def _start(self) -> None:
         self._python = sandbox_python() or sys.executable
+        self._isolate_network = can_isolate_network()
         self._servers: dict[int, _Server] = {}
         for slot in self._all_slots:
             self._servers[slot.index] = _Server(self._python)
@@ -128,7 +129,8 @@ class ForkServerSandbox(Sandbox):
         rlimits = {_RLIMIT_NAMES[_rlimit_name(res)]: value
                    for res, value in rlimits_for(limits, nproc=slot.isolated_uid)}
         message = {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": wd, "env": env,
-                   "argv": argv, "rlimits": rlimits, "python": _python_plan(argv, wd)}
+                   "argv": argv, "rlimits": rlimits, "python": _python_plan(argv, wd),
+                   "isolate_network": self._isolate_network}
         server = self._server(slot)
         child_ends, parent_ends = make_pipes()
         try:

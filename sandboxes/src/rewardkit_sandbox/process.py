@@ -3,8 +3,10 @@
 Isolation: a fresh 0700 work dir as cwd, a scrubbed environment, a dedicated unprivileged uid per
 worker slot (so it cannot read root's or other slots' files, and RLIMIT_NPROC bounds fork bombs),
 rlimits on CPU, address space, file size, open files and processes, a new session whose process
-group is killed on timeout, and a kill of everything the uid owns after each run. There is no
-network or filesystem namespace: use ``bubblewrap`` or ``docker`` for that.
+group is killed on timeout, a kill of everything the uid owns after each run, and (when root) a
+fresh empty network namespace. There is no filesystem namespace: the code sees the host's files
+that any unprivileged user may read, and may write to world-writable places such as /tmp (swept
+after each run). Use ``bubblewrap`` or ``docker`` for a private filesystem view.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import Sandbox, sandbox_env
-from .execution import make_preexec, run_child
+from .execution import can_isolate_network, make_preexec, run_child
 from .slots import Slot
 from .types import Limits, RunRequest, RunResult
 
@@ -28,10 +30,10 @@ class ProcessSandbox(Sandbox):
 
     def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
         wd = str(workdir)
-        return run_child(
-            request.command, cwd=wd, env=sandbox_env(wd, request.env), stdin=request.stdin, limits=limits,
-            backend=self.name, uid=slot.uid if slot.isolated_uid else None,
-            gid=slot.gid if slot.isolated_uid else None,
+        uid = slot.uid if slot.isolated_uid else None
+        preexec = make_preexec(
             # Without a dedicated uid RLIMIT_NPROC would count all of the caller's processes.
-            preexec=make_preexec(limits, nproc=slot.isolated_uid), on_kill=slot.kill_all,
+            limits, nproc=slot.isolated_uid, uid=uid, gid=slot.gid, isolate_network=can_isolate_network(),
         )
+        return run_child(request.command, cwd=wd, env=sandbox_env(wd, request.env), stdin=request.stdin,
+                         limits=limits, backend=self.name, preexec=preexec, on_kill=slot.kill_all)

@@ -56,8 +56,10 @@ def _count(key: str, n: int = 1) -> None:
 
 
 def stats() -> dict[str, int]:
-    """Counts since start (or the last :func:`reset_stats`): checks by how they were decided,
-    ``unscorable_gold``, ``timeout``, ``worker_error``. Useful to log beside training metrics."""
+    """Counts since start (or the last :func:`reset_stats`): distinct checks by how they were decided
+    (``check:string``, ``check:number``, ``check:guard``, ``check:sympy``, ``check:timeout``,
+    ``check:error``) and samples whose gold could not be scored (``unscorable_gold``). Log them beside
+    training metrics: a rising ``unscorable_gold`` means the data, not the model, is wrong."""
     with _STATS_LOCK:
         return dict(_STATS)
 
@@ -78,16 +80,30 @@ def normalise(s: str) -> str:
     return s.rstrip(".")
 
 
+_ASSIGNMENT = re.compile(r"^\s*[a-zA-Z]\s*=\s*([^=<>]+)$")
+#: Two decimals this far apart stay different after math-verify rounds them to 6 places.
+_FLOAT_GAP = 1e-5
+
+
 def fast_verdict(gold: str, answer: str) -> Verdict | None:
-    """Decide without sympy when that is certain; None when the full check is needed."""
+    """Decide without sympy when the verdict is certain (and what math-verify would say); None when
+    the full check is needed."""
     if normalise(gold) == normalise(answer):
         return Verdict(True, "string")
+    if "=" not in gold:
+        m = _ASSIGNMENT.match(answer)
+        if m:  # "x = 5" against gold "5": math-verify compares the right-hand side too
+            answer = m.group(1)
+            if normalise(gold) == normalise(answer):
+                return Verdict(True, "string")
     g, a = to_number(gold), to_number(answer)
     if g is not None and a is not None:
         if g == a:
             return Verdict(True, "number")
-        if g.denominator == 1 and a.denominator == 1:
-            return Verdict(False, "number")  # two different integers: no rounding can make them equal
+        # math-verify compares exact values unless a decimal is involved, then rounds to 6 places
+        has_decimal = "." in gold or "." in answer
+        if not has_decimal or abs(g - a) > _FLOAT_GAP:
+            return Verdict(False, "number")
     return None
 
 
@@ -115,7 +131,7 @@ def _preload_forkserver() -> None:
     try:
         from multiprocessing import forkserver
 
-        forkserver.set_forkserver_preload(["rewardkit_math.equivalence"])
+        forkserver.set_forkserver_preload(["rewardkit_math._preload"])
     except Exception:  # noqa: BLE001 - an optimisation only
         pass
 
@@ -132,7 +148,7 @@ def get_executor(kind: str, workers: int, memory_limit_mb: int | None) -> Any:
                 pool = RayExecutor(workers)
             else:
                 _preload_forkserver()
-                pool = ProcessExecutor(workers, memory_limit_mb=memory_limit_mb, initializer=equivalence.warm_up)
+                pool = ProcessExecutor(workers, memory_limit_mb=memory_limit_mb, initializer=equivalence.load)
                 # Start every worker now, without a deadline, so no real check pays for the imports.
                 pool.run_calls([(equivalence.warm_up, (), {})] * workers, timeout=None)
             _POOLS[key] = pool
@@ -198,6 +214,8 @@ class CheckerConfig:
     workers: int = 0
     memory_limit_mb: int | None = 1024
     max_answer_chars: int = guards.MAX_ANSWER_CHARS
+    #: False sends every distinct pair to math-verify (auditing the fast paths); guards still apply.
+    fast_path: bool = True
 
 
 def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
@@ -208,7 +226,7 @@ def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = Checke
     unique: dict[tuple[str, str], Verdict | None] = dict.fromkeys(pairs)
     slow: list[tuple[str, str]] = []
     for gold, answer in unique:
-        verdict = fast_verdict(gold, answer)
+        verdict = fast_verdict(gold, answer) if config.fast_path else None
         if verdict is None:
             why = guards.unsafe_reason(answer, max_chars=config.max_answer_chars)
             if why is not None:
@@ -217,11 +235,11 @@ def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = Checke
             slow.append((gold, answer))
         else:
             unique[(gold, answer)] = verdict
-            _count(verdict.how)
+            _count(f"check:{verdict.how}")
     if slow:
         for pair, verdict in zip(slow, _run_slow(slow, config)):
             unique[pair] = verdict
-            _count(verdict.how)
+            _count(f"check:{verdict.how}")
     return [unique[p] for p in pairs]  # type: ignore[misc]
 
 

@@ -77,6 +77,30 @@ def check_many(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [check(g, a) for g, a in pairs]
 
 
+def load() -> None:
+    """Import math-verify and its LaTeX parser (the worker initializer; the full warm-up is slower)."""
+    parse_expression("1")
+
+
 def warm_up() -> None:
     """Import math-verify, sympy and the LaTeX parser now, so no call pays for it under its deadline."""
-    check("\\frac{1}{2}", "0.5")
+    for gold, answer in _WARM_UP:
+        check(gold, answer)
+
+
+# One of each kind of comparison, so the lazy imports and caches of sympy are filled before a worker
+# gets its first deadline.
+_WARM_UP = [
+    ("\\frac{1}{2}", "0.5"),
+    ("2\\sqrt{2}", "\\sqrt{8}"),
+    ("(1,\\frac{9}{2})", "(1, 4.5)"),
+    ("[-2, 7]", "x \\in [-2,7]"),
+    ("x^2 + 2x + 1", "(x+1)^2"),
+    ("\\text{Evelyn}", "Evelyn"),
+    ("90^\\circ", "\\frac{\\pi}{2}"),
+    ("6 - 5i", "6-5i"),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}"),
+    ("3, 5, 7", "\\{3,5,7\\}"),
+    ("y = 2x + 3", "2x+3"),
+    ("50\\%", "0.5"),
+]

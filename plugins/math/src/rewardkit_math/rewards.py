@@ -57,6 +57,7 @@ def accuracy(
     memory_limit_mb: int = 1024,
     max_answer_chars: int = 1000,
     failure_score: float | None = 0.0,
+    fast_path: bool = True,
 ) -> list[Score]:
     """1.0 when the completion's final answer is mathematically equivalent to the gold (math-verify + sympy).
 
@@ -66,7 +67,7 @@ def accuracy(
     order = extraction.resolve(extract, "math")
     config = checker.CheckerConfig(timeout=float(timeout), executor=checker.resolve_executor(executor),
                                    workers=int(workers), memory_limit_mb=memory_limit_mb or None,
-                                   max_answer_chars=int(max_answer_chars))
+                                   max_answer_chars=int(max_answer_chars), fast_path=bool(fast_path))
     results: list[Score | None] = [None] * len(samples)
     pairs: list[tuple[str, str]] = []
     where: list[tuple[int, dict[str, Any]]] = []

@@ -1,12 +1,12 @@
 """Language consistency: the share of the completion written in the prompt's language.
 
-R1-Zero mixed languages in its reasoning; DeepSeek-R1 added a reward for the proportion of target-
-language words. Here the completion is cleaned of markup (code, LaTeX math, tags, URLs) and split
+DeepSeek-R1-Zero mixed languages in its reasoning; DeepSeek-R1 added a reward for the proportion
+of target-language words. Here the completion is cleaned of markup (code, LaTeX math, tags, URLs) and split
 into sentences and script runs. A run's script alone settles its language where the script
 belongs to one language (Hangul, Kana, Thai, Greek, Hebrew; Han without Kana is Chinese) or
 differs from the target's script; runs in the target's own script (Latin, Cyrillic, Arabic,
-Devanagari) are identified with langdetect, seeded for determinism. Runs are weighted by words
-(CJK characters count one each).
+Devanagari) are identified with py3langid (naive Bayes, deterministic, offline). Runs are weighted by words
+(CJK characters count one each; numbers count for no language).
 """
 
 from __future__ import annotations
@@ -47,16 +47,19 @@ _ANY_LETTER = re.compile("[" + "".join(r for _, r in _SCRIPTS) + "]")
 #: Markup that is no language: fenced and inline code, LaTeX math and commands, tags, URLs.
 _MARKUP = re.compile(
     r"```.*?(?:```|$)|~~~.*?(?:~~~|$)|`[^`\n]*`"
+    r"|\\begin\{([A-Za-z]+\*?)\}.*?\\end\{\1\}|\[asy\].*?\[/asy\]"
     r"|\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]"
     r"|\\[A-Za-z]+|</?[A-Za-z_][\w.:-]*\s*/?>|https?://\S+",
     re.DOTALL,
 )
+#: Tokens where letters are under this share of the characters are formulas or code, not prose.
+_MIN_LETTER_SHARE = 0.6
 _SENTENCES = re.compile(r"[.!?;:\n\u3002\uff01\uff1f\uff1b]+")
 _MIN_DETECT_WORDS = 6
 
 
 def normalise_language(code: str) -> str:
-    """``zh-CN`` / ``zh_tw`` / ``EN`` -> ``zh`` / ``zh`` / ``en`` (langdetect's codes, base part)."""
+    """``zh-CN`` / ``zh_tw`` / ``EN`` -> ``zh`` / ``zh`` / ``en`` (the base part)."""
     return code.strip().lower().replace("_", "-").split("-")[0]
 
 
@@ -65,6 +68,18 @@ def _script(ch: str) -> str | None:
         if rx.match(ch):
             return name
     return None
+
+
+def _prose(run: str) -> str:
+    """The prose of a run: whitespace-separated tokens that are mostly letters (so "3*3=<<9>>9",
+    "f(x)" or leftover formula pieces drop out while the words around them stay)."""
+    kept = [t for t in run.split() if sum(c.isalpha() for c in t) >= _MIN_LETTER_SHARE * len(t)]
+    return " ".join(kept)
+
+
+def _count(prose: str) -> int:
+    """Words in ``prose`` (numbers belong to no language)."""
+    return sum(1 for w in words(prose) if not w.isdigit())
 
 
 def _runs(sentence: str) -> list[tuple[str, str]]:
@@ -85,42 +100,34 @@ def _runs(sentence: str) -> list[tuple[str, str]]:
 
 
 class _Detector:
-    """langdetect with its own factory: profiles loaded once, seed fixed (results repeat)."""
+    """py3langid (naive Bayes over byte n-grams: deterministic, offline), loaded once, thread-safe."""
 
     def __init__(self) -> None:
-        self._factory: Any = None
+        self._identifier: Any = None
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> dict[str, float]:
-        """Language probabilities of ``text`` (normalised codes), empty when undetectable."""
-        from langdetect.lang_detect_exception import LangDetectException
-
+        """Language probabilities of ``text`` (normalised codes, the ten likeliest)."""
         with self._lock:
-            if self._factory is None:
-                from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+            if self._identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-                factory = DetectorFactory()
-                factory.load_profile(PROFILES_DIRECTORY)
-                factory.set_seed(0)
-                self._factory = factory
-        detector = self._factory.create()
-        detector.append(text)
-        try:
-            found = detector.get_probabilities()
-        except LangDetectException:
-            return {}
+                self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         probs: dict[str, float] = {}
-        for item in found:
-            code = normalise_language(item.lang)
-            probs[code] = probs.get(code, 0.0) + item.prob
+        for code, prob in self._identifier.rank(text)[:10]:
+            key = normalise_language(code)
+            probs[key] = probs.get(key, 0.0) + float(prob)
         return probs
 
 
 detect_language = _Detector()
-#: A same-script part counts as the target language when langdetect gives the target at least
-#: this probability: short sentences are ambiguous between close languages (ru/bg, es/pt), and
-#: the question is "is this plausibly the target language?", not "which language is it most?".
-TARGET_MIN_PROB = 0.2
+#: A same-script part counts as the target language when the detector gives the target at least
+#: this probability: short sentences are ambiguous ("Expanding, we get"), and the question is
+#: "is this plausibly the target language?", not "which language is it most?".
+TARGET_MIN_PROB = 0.05
+#: Below this top probability a prompt's language is undecided (e.g. "Compute $x^2$."): the
+#: reward then uses ``fallback_language``.
+PROMPT_MIN_PROB = 0.5
 
 
 def _pick(probs: dict[str, float], target: str | None) -> str | None:
@@ -145,19 +152,22 @@ def clean(text: str) -> str:
     return _MARKUP.sub(" ", text)
 
 
-def language_of(text: str) -> str | None:
-    """The main language of ``text`` (after removing markup), or None if it has no letters."""
+def language_of(text: str, min_prob: float = PROMPT_MIN_PROB) -> str | None:
+    """The main language of ``text`` (after removing markup); None if it has no prose or the
+    detector is less sure than ``min_prob``."""
     text = clean(text)
     counts: dict[str, int] = {}
     for sentence in _SENTENCES.split(text):
         for script, run in _runs(sentence):
-            counts[script] = counts.get(script, 0) + len(words(run))
-    if not counts:
+            counts[script] = counts.get(script, 0) + _count(_prose(run))
+    if not any(counts.values()):
         return None
     script = max(counts, key=counts.__getitem__)
     if script in _SCRIPT_LANGUAGE:
         return _SCRIPT_LANGUAGE[script]
-    return _pick(detect_language(text), None)
+    probs = detect_language(text)
+    best = max(probs, key=probs.__getitem__) if probs else None
+    return best if best is not None and probs[best] >= min_prob else None
 
 
 def parts(text: str, target: str) -> list[Part]:
@@ -171,15 +181,18 @@ def parts(text: str, target: str) -> list[Part]:
         if not pending or (n < _MIN_DETECT_WORDS and not force):
             return
         joined = " ".join(t for _, t, _ in pending)
-        lang = _pick(detect_language(joined), target)
-        if lang is None and out:
-            lang = out[-1].language
+        same_script = [p for p in out if p.script == pending[0][0] and p.language is not None]
+        if n < _MIN_DETECT_WORDS and same_script:
+            lang = same_script[-1].language  # a short tail ("So", "Thus,") goes with what precedes it
+        else:
+            lang = _pick(detect_language(joined), target)
         out.append(Part(joined, n, pending[0][0], lang))
         pending.clear()
 
     for sentence in _SENTENCES.split(clean(text)):
-        for script, run in _runs(sentence):
-            n = len(words(run))
+        for script, raw in _runs(sentence):
+            run = _prose(raw)
+            n = _count(run)
             if n == 0:
                 continue
             if script in _SCRIPT_LANGUAGE:
@@ -203,29 +216,35 @@ def language_consistency(
     *,
     language: str = "",
     language_column: str = "",
+    fallback_language: str = "en",
     min_words: int = 3,
 ) -> Score:
     """Share of the completion's words in the target language (1.0 = all of it).
 
     The target is ``params.language`` (ISO 639-1, e.g. ``en``, ``zh``), else the row's
-    ``language_column`` when named, else the prompt's detected language. Code, LaTeX, tags and
-    URLs are ignored. Completions with fewer than ``min_words`` words of text are not applicable.
+    ``language_column`` when named, else the prompt's detected language; when the prompt is too
+    short to tell (e.g. "Compute $x^2$."), ``fallback_language`` (``""``: not applicable). Code,
+    LaTeX, tags, URLs and numbers are ignored. Completions with fewer than ``min_words`` words of
+    prose are not applicable.
     """
     if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 1:
         raise RewardParamsError(f"min_words must be a whole number >= 1 (e.g. min_words: 3), not {min_words!r}")
-    if language and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)?", language):
-        raise RewardParamsError(f"language must be an ISO 639-1 code such as 'en' or 'zh', not {language!r}")
+    for name, code in (("language", language), ("fallback_language", fallback_language)):
+        if code and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)?", code)):
+            raise RewardParamsError(f"{name} must be an ISO 639-1 code such as 'en' or 'zh', not {code!r}")
     target = language or (sample.column(language_column) if language_column else None)
     source = "param" if language else "column"
     if not target:
         target, source = language_of(sample.prompt_text), "prompt"
         if target is None:
-            return Score.not_applicable("the prompt has no text to detect a language from; set params.language")
+            target, source = fallback_language, "fallback"
+        if not target:
+            return Score.not_applicable("cannot tell the prompt's language; set params.language")
     target = normalise_language(str(target))
     pieces = parts(sample.completion_text, target)
     total = sum(p.words for p in pieces)
     if total < min_words:
-        return Score.not_applicable(f"fewer than {min_words} words of text to check", target=target)
+        return Score.not_applicable(f"fewer than {min_words} words of prose to check", target=target)
     same = sum(p.words for p in pieces if p.language == target)
     by_language: dict[str, int] = {}
     for p in pieces:

@@ -107,10 +107,11 @@ def fast_verdict(gold: str, answer: str) -> Verdict | None:
     return None
 
 
-def _for_sympy(answer: str) -> str:
-    """Rewrite plain numbers so math-verify cannot misread them ("1,234" is not a tuple)."""
-    value = to_number(answer)
-    return canonical(value) if value is not None and "," in answer else answer
+def _for_sympy(text: str) -> str:
+    """Rewrite numbers with thousands separators so math-verify cannot read them as a set
+    (it parses "11,\\! 111,\\! 100" as {11, 100, 111})."""
+    value = to_number(text) if "," in text else None
+    return canonical(value) if value is not None else text
 
 
 # -- executors -------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = Checke
 
 def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
     kind = resolve_executor(config.executor)
-    args = [(g, _for_sympy(a)) for g, a in slow]
+    args = [(_for_sympy(g), _for_sympy(a)) for g, a in slow]
     if kind == "inline":
         raw = _inline(args, config.timeout)
     else:

@@ -62,7 +62,9 @@ def check(gold: str, answer: str) -> dict[str, Any]:
     from math_verify import verify
 
     gold_parsed = parse_expression(gold)
-    if not gold_parsed:
+    if not gold_parsed or isinstance(gold_parsed[0], str):
+        # Only the raw string came back: math-verify could not read it, and a string-only comparison
+        # would grade every answer 0 against a broken gold. Not scorable instead.
         return {"equal": None, "gold_parsed": None, "answer_parsed": None}
     answer_parsed = parse_expression(answer)
     out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None}

@@ -23,8 +23,12 @@ _PERCENT = re.compile(r"\\?%|\bpercent\b", re.IGNORECASE)
 _TEXT = re.compile(r"\\(?:text|mbox|mathrm|textbf|mathbf)\{([^{}]{0,100})\}")
 
 
+_THOUSANDS = re.compile(r",\s*\\!\s*|\{,\}")  # LaTeX thousands separators: "32,\!348", "32{,}348"
+
+
 def _clean(s: str) -> str:
-    s = _LATEX_NOISE.sub("", s.replace("−", "-").replace("–", "-"))
+    s = _THOUSANDS.sub(",", s.replace("−", "-").replace("–", "-"))
+    s = _LATEX_NOISE.sub("", s)
     return s.strip().strip("$").strip()
 
 
@@ -50,6 +54,8 @@ def to_number(text: str, *, lenient: bool = False) -> Fraction | None:
 
 
 def _exact(s: str) -> Fraction | None:
+    if re.search(r",\s", s):
+        return None  # "1, 234" is a list of two numbers, not 1234
     s = s.replace(" ", "")
     if len(s) > MAX_DIGITS:
         return None

@@ -189,6 +189,7 @@ class ScoringEngine:
             options = {"memory_limit_mb": memory_limit_mb} if executor == "process" and memory_limit_mb else {}
             self.executor = make_executor(executor, workers, **options)
         self._cache = _LRU(cache_size)
+        self._key_prefix: dict[str, str] = {}
         self.stats: dict[str, RewardStats] = {k: RewardStats() for k in self._specs}
 
     # -- set-up ------------------------------------------------------------------------------------
@@ -291,11 +292,14 @@ class ScoringEngine:
     def _unit_key(self, key: str, reward: Reward, spec: RewardSpec, unit: Sequence[Sample]) -> str | None:
         if not reward.deterministic or self._cache.size <= 0:
             return None
-        parts = [reward.name, reward.version, spec.params]
-        for s in unit:
-            parts.append(s.fingerprint())
-            parts.append({d: [sc.value, sc.error] for d, sc in sorted(s.scores.items())})
-        return stable_hash(parts)
+        prefix = self._key_prefix.get(key)
+        if prefix is None:
+            prefix = self._key_prefix[key] = stable_hash([reward.name, reward.version, spec.params])
+        fingerprints = ",".join(s.fingerprint() for s in unit)
+        if not self._deps[key]:
+            return f"{prefix}:{fingerprints}"
+        upstream = [{d: [sc.value, sc.error] for d, sc in sorted(s.scores.items())} for s in unit]
+        return f"{prefix}:{fingerprints}:{stable_hash(upstream)}"
 
     def _run(self, key: str, spec: RewardSpec, reward: Reward, view: list[Sample], stats: RewardStats) -> list[Score]:
         # Work units: one sample, or one group of samples, per call; batch rewards get chunks of

@@ -92,13 +92,14 @@ class Executor(abc.ABC):
 
 
 class _Worker(abc.ABC):
-    """One slot of a supervised pool."""
+    """One slot of a supervised pool: runs a chunk of calls in order, reporting each as it ends."""
 
-    task: int | None = None
-    started: float = 0.0
+    def __init__(self) -> None:
+        self.queue: collections.deque[int] = collections.deque()  # this chunk's calls not yet answered
+        self.started = 0.0  # when the call at the head of the queue started (as the supervisor saw it)
 
     @abc.abstractmethod
-    def start(self, task: int, call: Call) -> None: ...
+    def start(self, indices: list[int], calls: list[Call]) -> None: ...
 
     @abc.abstractmethod
     def discard(self) -> None:
@@ -106,7 +107,15 @@ class _Worker(abc.ABC):
 
 
 class _SupervisedPool(Executor):
-    """The deadline loop shared by the thread and process executors."""
+    """The deadline loop shared by the thread and process executors.
+
+    Calls go to workers in chunks (one hand-off per chunk, not per call), and each worker reports
+    every call as it finishes, so the supervisor knows which call is running and since when: the
+    deadline stays per call. When a call overruns, the rest of its chunk goes back to the queue.
+    """
+
+    #: Most calls handed to a worker at once.
+    max_chunk = 32
 
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
@@ -134,45 +143,52 @@ class _SupervisedPool(Executor):
         busy: list[_Worker] = []
         while pending or busy:
             for worker in self._pool:
-                if worker.task is None and pending:
-                    index = pending.popleft()
-                    worker.task, worker.started = index, time.monotonic()
-                    worker.start(index, calls[index])
+                if not worker.queue and pending:
+                    size = max(1, min(self.max_chunk, len(pending) // (2 * len(self._pool))))
+                    chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                    worker.queue.extend(chunk)
+                    worker.started = time.monotonic()
+                    worker.start(chunk, [calls[i] for i in chunk])
                     busy.append(worker)
             wait = 3600.0 if timeout is None else max(0.0, min(w.started for w in busy) + timeout - time.monotonic())
-            self._accept(self._collect(busy, wait), results, busy)
+            self._accept(self._collect(busy, wait), results, busy, pending)
             if timeout is None:
                 continue
             if any(time.monotonic() - w.started >= timeout for w in busy):
                 # Results may have landed while this thread waited for the GIL: take them first.
-                self._accept(self._collect(busy, 0.0), results, busy)
+                self._accept(self._collect(busy, 0.0), results, busy, pending)
             now = time.monotonic()
             for worker in [w for w in busy if now - w.started >= timeout]:
-                assert worker.task is not None
-                results[worker.task] = Outcome(
+                index = worker.queue.popleft()
+                results[index] = Outcome(
                     error=f"TimeoutError: call exceeded its {timeout:g}s deadline and was "
                     f"{'killed' if self.kind != 'thread' else 'abandoned'}",
                     timed_out=True,
                     latency=now - worker.started,
                 )
                 self.timeouts += 1
-                busy.remove(worker)
-                self._replace(worker)
+                self._retire(worker, busy, pending)
         return [r if r is not None else Outcome(error="RuntimeError: no result") for r in results]
 
     def _accept(self, done: list[tuple[_Worker, int, Outcome]], results: list[Outcome | None],
-                busy: list[_Worker]) -> None:
+                busy: list[_Worker], pending: collections.deque[int]) -> None:
         for worker, index, outcome in done:
-            if worker.task != index:  # a late answer from an abandoned call
-                continue
+            if worker not in busy or not worker.queue or worker.queue[0] != index:
+                continue  # a late answer from an abandoned call
+            worker.queue.popleft()
             results[index] = outcome
-            worker.task = None
-            busy.remove(worker)
+            worker.started = time.monotonic()  # the next call of the chunk starts now
             if outcome.error and outcome.error.startswith("WorkerDied"):
                 self.crashes += 1
-                self._replace(worker)
+                self._retire(worker, busy, pending)
+            elif not worker.queue:
+                busy.remove(worker)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker, busy: list[_Worker], pending: collections.deque[int]) -> None:
+        """Replace a worker that overran or died; its unstarted calls go back to the queue."""
+        pending.extendleft(reversed(worker.queue))
+        worker.queue.clear()
+        busy.remove(worker)
         worker.discard()
         self._pool[self._pool.index(worker)] = self._new_worker()
 
@@ -193,8 +209,8 @@ class _ThreadWorker(_Worker):
     _ids = itertools.count()
 
     def __init__(self, results: "queue.Queue[tuple[_ThreadWorker, int, Outcome]]") -> None:
-        self.task = None
-        self._inbox: queue.Queue[tuple[int, Call] | None] = queue.Queue()
+        super().__init__()
+        self._inbox: queue.Queue[tuple[list[int], list[Call]] | None] = queue.Queue()
         self._results = results
         self._thread = threading.Thread(
             target=self._loop, name=f"rewardkit-worker-{next(self._ids)}", daemon=True
@@ -206,15 +222,14 @@ class _ThreadWorker(_Worker):
             item = self._inbox.get()
             if item is None:
                 return
-            index, call = item
-            self._results.put((self, index, _invoke(call)))
+            for index, call in zip(*item):
+                self._results.put((self, index, _invoke(call)))
 
-    def start(self, task: int, call: Call) -> None:
-        self._inbox.put((task, call))
+    def start(self, indices: list[int], calls: list[Call]) -> None:
+        self._inbox.put((indices, calls))
 
     def discard(self) -> None:
         # A running call cannot be stopped; the thread exits once it returns (daemon: never blocks exit).
-        self.task = None
         self._inbox.put(None)
 
 
@@ -251,7 +266,7 @@ def _limit_memory(memory_limit_mb: int | None) -> None:
 
 
 def _process_main(conn: Any, memory_limit_mb: int | None, initializer: Callable[[], Any] | None) -> None:
-    """Body of a worker process: receive pickled calls, send back outcomes, until EOF."""
+    """Body of a worker process: receive pickled chunks of calls, answer each call, until EOF."""
     _limit_memory(memory_limit_mb)
     if initializer is not None:
         initializer()
@@ -260,24 +275,25 @@ def _process_main(conn: Any, memory_limit_mb: int | None, initializer: Callable[
             message = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        index, payload = pickle.loads(message)
+        indices, payload = pickle.loads(message)
         try:
-            call = pickle.loads(payload)
+            calls = pickle.loads(payload)
         except BaseException as exc:  # noqa: BLE001
-            outcome = Outcome(error=f"could not unpickle the call in the worker: {_describe(exc)}")
-        else:
-            outcome = _invoke(call)
-        try:
-            data = pickle.dumps((index, outcome), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - an unpicklable result is the call's error
-            data = pickle.dumps((index, Outcome(error=f"result is not picklable: {_describe(exc)}",
-                                                latency=outcome.latency)))
-        conn.send_bytes(data)
+            failure = Outcome(error=f"could not unpickle the call in the worker: {_describe(exc)}")
+            calls = [None] * len(indices)
+        for index, call in zip(indices, calls):
+            outcome = failure if call is None else _invoke(call)
+            try:
+                data = pickle.dumps((index, outcome), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - an unpicklable result is the call's error
+                data = pickle.dumps((index, Outcome(error=f"result is not picklable: {_describe(exc)}",
+                                                    latency=outcome.latency)))
+            conn.send_bytes(data)
 
 
 class _ProcessWorker(_Worker):
     def __init__(self, ctx: Any, memory_limit_mb: int | None, initializer: Callable[[], Any] | None) -> None:
-        self.task = None
+        super().__init__()
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
             target=_process_main, args=(child, memory_limit_mb, initializer), daemon=True, name="rewardkit-worker"
@@ -285,17 +301,17 @@ class _ProcessWorker(_Worker):
         self.process.start()
         child.close()
 
-    def start(self, task: int, call: Call) -> None:
+    def start(self, indices: list[int], calls: list[Call]) -> None:
         import cloudpickle
 
         try:
-            payload = cloudpickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = cloudpickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001
-            payload = pickle.dumps((_raise_unpicklable, (f"call is not picklable: {_describe(exc)}",), {}))
-        self.conn.send_bytes(pickle.dumps((task, payload), protocol=pickle.HIGHEST_PROTOCOL))
+            failing = (_raise_unpicklable, (f"call is not picklable: {_describe(exc)}",), {})
+            payload = pickle.dumps([failing] * len(calls))
+        self.conn.send_bytes(pickle.dumps((indices, payload), protocol=pickle.HIGHEST_PROTOCOL))
 
     def discard(self) -> None:
-        self.task = None
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
@@ -347,8 +363,7 @@ class ProcessExecutor(_SupervisedPool):
             except (EOFError, OSError):
                 worker.process.join(timeout=1)  # type: ignore[attr-defined]
                 code = worker.process.exitcode  # type: ignore[attr-defined]
-                assert worker.task is not None
-                index = worker.task
+                index = worker.queue[0]
                 why = "killed by a signal (often the memory limit)" if code and code < 0 else f"exit code {code}"
                 outcome = Outcome(error=f"WorkerDied: the worker process died ({why}) during this call",
                                   latency=time.monotonic() - worker.started)

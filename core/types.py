@@ -156,11 +156,18 @@ class Sample:
         return "prompt:" + stable_hash(self.prompt)
 
     def with_scores(self, scores: Mapping[str, Score]) -> "Sample":
-        return Sample(self.prompt, self.completion, self.reference, self.domain, self.group, self.columns, scores)
+        copy = Sample(self.prompt, self.completion, self.reference, self.domain, self.group, self.columns, scores)
+        if "_fingerprint" in self.__dict__:
+            object.__setattr__(copy, "_fingerprint", self.__dict__["_fingerprint"])
+        return copy
 
     def fingerprint(self) -> str:
-        """A stable content hash (the scores of dependencies are not part of it)."""
-        return stable_hash([self.prompt, self.completion, self.reference, self.domain, self.group, self.columns])
+        """A stable content hash (the scores of dependencies are not part of it); computed once."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = stable_hash([self.prompt, self.completion, self.reference, self.domain, self.group, self.columns])
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
 
 def _json_default(obj: Any) -> Any:

@@ -56,6 +56,14 @@ def test_kimi_threshold_and_dependency_id():
     assert half == pytest.approx([0.5, -0.5])
 
 
+def test_failed_verification_is_unknown_not_wrong():
+    failed = make_sample("x", prompt="2+3?", group="q1", completion_ids=[1]).with_scores(
+        {"math.accuracy": Score(0.0, reason="error", error="TimeoutError: sympy took too long")})
+    out = kimi_length.score([failed, judged(10, True)], {})
+    assert out[0].value is None and "TimeoutError" in out[0].reason
+    assert cosine_length.score([failed], {})[0].value is None
+
+
 def test_kimi_missing_dependency_says_what_to_add():
     s = make_sample("x", prompt="p", completion_ids=[1])
     out = kimi_length.score([s], {})[0]

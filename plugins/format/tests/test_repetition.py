@@ -10,6 +10,7 @@ from rewardkit_format import repetition_penalty
 def test_no_repetition_is_zero():
     s = score_one(repetition_penalty, "We add two and three to get five, so the answer is five.")
     assert s.value == 0.0 and s.details["unique_ngrams"] == s.details["ngrams"]
+    assert str(s.value) == "0.0"  # not -0.0
 
 
 def test_loop_is_penalised_by_the_formula():

@@ -43,7 +43,8 @@ def verdict(sample: Sample, reward_name: str, correctness: str, threshold: float
             f"sample (results available: {known}); add {correctness!r} to the recipe's rewards, or set "
             f"params.correctness to the id of your accuracy reward"
         ))
-    if dep.value is None:
+    if dep.value is None or dep.error is not None:
+        # a verifier that failed or timed out does not know: neither reward nor punish the length
         why = dep.error or dep.reason or "no value"
         return Verdict(None, Score.not_applicable(
             f"correctness unknown: {correctness!r} gave no value ({why})", correctness_reward=correctness

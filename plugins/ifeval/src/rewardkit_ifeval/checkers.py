@@ -312,7 +312,9 @@ def capital_word_frequency(response: str, *, capital_frequency: int, capital_rel
 @instruction("change_case:english_capital")
 def english_capital(response: str) -> bool:
     """The response is in English and all in capital letters."""
-    return response.isupper() and detect_language(response) in ("en", None)
+    # Detect on the lowercased text: langdetect's profiles are built from ordinary text and often
+    # take all-caps English for another language.
+    return response.isupper() and detect_language(response.lower()) in ("en", None)
 
 
 @instruction("change_case:english_lowercase")

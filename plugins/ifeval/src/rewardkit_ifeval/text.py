@@ -35,8 +35,13 @@ _SEGMENTER_LOCK = threading.Lock()  # pysbd's Segmenter keeps per-call state on 
 
 def sentences(text: str) -> list[str]:
     """Sentences of ``text`` (pysbd's English rules), without empty pieces."""
-    if not text.strip():
+    text = text.strip()
+    if not text:
         return []
+    if len(text) > 1 and text[0] == '"' and text[-1] == '"':
+        # pysbd keeps a quotation as one sentence; a response wrapped whole in quotes (as
+        # startend:quotation asks) is still counted sentence by sentence.
+        text = text[1:-1]
     with _SEGMENTER_LOCK:
         pieces = _segmenter().segment(text)
     return [p for p in pieces if p.strip()]

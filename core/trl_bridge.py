@@ -33,11 +33,19 @@ def samples_from_trl(prompts: Sequence[Any], completions: Sequence[Any], columns
 
 
 def reward_funcs(engine: "ScoringEngine") -> list[Callable[..., list[float | None]]]:
+    # TRL calls every reward function with the same list objects: build the samples (and their
+    # fingerprints, for the cache) once per batch, not once per reward.
+    last: list[Any] = [None, None, None]
+
+    def samples_for(prompts: Sequence[Any], completions: Sequence[Any], columns: dict[str, Any]) -> list[Sample]:
+        if last[0] is not prompts or last[1] is not completions:
+            last[:] = [prompts, completions, samples_from_trl(prompts, completions, columns)]
+        return last[2]
+
     funcs = []
     for key in engine.ids:
         def func(prompts: Sequence[Any], completions: Sequence[Any], _key: str = key, **columns: Any) -> list[float | None]:
-            samples = samples_from_trl(prompts, completions, columns)
-            return [s.value for s in engine.score_reward(_key, samples)]
+            return [s.value for s in engine.score_reward(_key, samples_for(prompts, completions, columns))]
 
         func.__name__ = func.__qualname__ = key
         func.__doc__ = engine.reward(key).description

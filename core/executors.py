@@ -234,14 +234,39 @@ class _ThreadWorker(_Worker):
 
 
 class ThreadExecutor(_SupervisedPool):
+    """Worker threads; an overrunning call is abandoned (it keeps its thread until it returns)."""
+
     kind = "thread"
+    #: Warn once this many abandoned calls are still running: they hold threads and CPU.
+    abandoned_warning = 16
 
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
         self._results: queue.Queue[tuple[_ThreadWorker, int, Outcome]] = queue.Queue()
+        self._abandoned: list[_ThreadWorker] = []
+        self._warned = False
 
     def _new_worker(self) -> _Worker:
         return _ThreadWorker(self._results)
+
+    @property
+    def abandoned_running(self) -> int:
+        """Abandoned calls still running in their threads."""
+        self._abandoned = [w for w in self._abandoned if w._thread.is_alive()]
+        return len(self._abandoned)
+
+    def _retire(self, worker: _Worker, busy: list[_Worker], pending: collections.deque[int]) -> None:
+        super()._retire(worker, busy, pending)
+        self._abandoned.append(worker)  # type: ignore[arg-type]
+        if not self._warned and self.abandoned_running >= self.abandoned_warning:
+            import warnings
+
+            self._warned = True
+            warnings.warn(
+                f"{self.abandoned_running} reward calls overran their deadline and are still running in "
+                "abandoned threads; use `executor: process` for rewards that can hang (it kills them)",
+                RuntimeWarning, stacklevel=2,
+            )
 
     def _collect(self, busy: list[_Worker], wait: float) -> list[tuple[_Worker, int, Outcome]]:
         done = []

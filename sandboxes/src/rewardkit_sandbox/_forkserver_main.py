@@ -19,6 +19,7 @@ import resource
 import signal
 import socket
 import sys
+import time
 import traceback
 
 # Imported once here so every forked child has them for free (what coding benchmarks use).
@@ -70,6 +71,7 @@ def _child(req, fds):
             with open(filename, "rb") as fh:  # read as the slot uid, from the work dir
                 source = fh.read()
         sys.argv, sys.path[0] = python["argv"], python["path0"]
+        sys.dont_write_bytecode = "PYTHONDONTWRITEBYTECODE" in os.environ  # as a fresh python3 would
         main = {"__name__": "__main__", "__file__": filename, "__builtins__": __builtins__}
         sys.modules["__main__"] = type(sys)("__main__")
         sys.modules["__main__"].__dict__.update(main)
@@ -108,7 +110,13 @@ def _kill_uid(uid):
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            for _ in range(2):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                os._exit(0)  # nothing was left: the common case
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:  # wait until they are gone (zombies still answer)
+                time.sleep(0.002)
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except ProcessLookupError:

@@ -61,7 +61,9 @@ def bwrap_argv(workdir: str, tmpdir: str, command: list[str]) -> list[str]:
         elif os.path.isdir(target):
             argv += ["--ro-bind", target, target]
     argv += ["--proc", "/proc", "--dev", "/dev", "--bind", tmpdir, "/tmp",
-             "--bind", workdir, INNER_WORKDIR, "--chdir", INNER_WORKDIR, "--hostname", "sandbox", "--"]
+             "--bind", workdir, INNER_WORKDIR,
+             # bwrap's own root (where /etc, /work... were created) becomes read-only too.
+             "--remount-ro", "/", "--chdir", INNER_WORKDIR, "--hostname", "sandbox", "--"]
     return argv + command
 
 
@@ -89,7 +91,7 @@ class BubblewrapSandbox(Sandbox):
             stdin=request.stdin, limits=limits, backend=self.name,
             preexec=make_preexec(inner_limits, nproc=slot.isolated_uid,
                                  uid=slot.uid if slot.isolated_uid else None, gid=slot.gid),
-            on_kill=slot.kill_all,
+            on_kill=slot.kill_all, on_exit=slot.program_exited,
             via_launcher=True,
         )
 

@@ -106,12 +106,14 @@ def run_child(
     backend: str,
     preexec: Callable[[], None] | None = None,
     on_kill: Callable[[], None] | None = None,
+    on_exit: Callable[[], None] | None = None,
     via_launcher: bool = False,
 ) -> RunResult:
     """Start ``argv`` in a new session and pump stdin/stdout/stderr until exit or the deadline.
 
     On the wall-clock deadline or an output flood the child's whole process group is SIGKILLed
-    (and ``on_kill`` runs, e.g. to kill everything the slot uid owns). ``via_launcher``: argv is a
+    (and ``on_kill`` runs, e.g. to kill everything the slot uid owns); ``on_exit`` runs as soon as
+    the main process exits (to end its leftovers, which may hold the pipes open). ``via_launcher``: argv is a
     launcher such as bwrap, whose CPU time is not the program's and which reports signals as 128+N.
     """
     data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
@@ -136,8 +138,13 @@ def run_child(
         for fd in child_ends:
             os.close(fd)
 
-    out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
-                                          int(limits.output_bytes))
+    exit_fd = pidfd(proc.pid)
+    try:
+        out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
+                                              int(limits.output_bytes), exit_fd, on_exit)
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
     if timed_out or truncated:
         _kill_group(proc.pid)
         if on_kill is not None:
@@ -147,6 +154,14 @@ def run_child(
     cpu = None if via_launcher else usage.ru_utime + usage.ru_stime
     return make_result(status, cpu, out, err, timed_out, truncated, limits, time.monotonic() - started,
                        backend, signal_from_code=via_launcher)
+
+
+def pidfd(pid: int) -> int | None:
+    """A pidfd for ``pid`` (readable once it exits), or None where the kernel has no pidfd_open."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def make_pipes() -> tuple[list[int], list[int]]:
@@ -200,15 +215,20 @@ def _kill_group(pid: int) -> None:
 
 
 def pump(stdin_fd: int, stdout_fd: int, stderr_fd: int, data: bytes, deadline: float,
-         cap: int) -> tuple[bytes, bytes, bool, bool]:
+         cap: int, exit_fd: int | None = None,
+         on_exit: Callable[[], None] | None = None) -> tuple[bytes, bytes, bool, bool]:
     """Feed stdin, read both outputs up to ``cap`` bytes each; stop at the deadline or on overflow.
 
-    Takes ownership of the three (parent-side) pipe fds and closes them.
+    Takes ownership of the three (parent-side) pipe fds and closes them. ``exit_fd`` (a pidfd of the
+    main process) becomes readable when the program exits: then ``on_exit`` kills what it left
+    behind, so background children holding the pipes open cannot stretch the run to the deadline.
     """
     bufs: dict[int, bytearray] = {stdout_fd: bytearray(), stderr_fd: bytearray()}
     sel = selectors.DefaultSelector()
     sel.register(stdout_fd, selectors.EVENT_READ)
     sel.register(stderr_fd, selectors.EVENT_READ)
+    if exit_fd is not None:
+        sel.register(exit_fd, selectors.EVENT_READ)
     view = memoryview(data)
     stdin_open = True
     if view:
@@ -227,6 +247,11 @@ def pump(stdin_fd: int, stdout_fd: int, stderr_fd: int, data: bytes, deadline: f
                 break
             for key, _ in sel.select(remaining):
                 fd = key.fd
+                if fd == exit_fd:
+                    sel.unregister(exit_fd)
+                    if on_exit is not None:
+                        on_exit()
+                    continue
                 if fd == stdin_fd:
                     try:
                         view = view[os.write(stdin_fd, view[:_CHUNK]):]

@@ -145,6 +145,8 @@ class ForkServerSandbox(Sandbox):
             for fd in child_ends:
                 os.close(fd)
         data = request.stdin.encode() if isinstance(request.stdin, str) else bytes(request.stdin)
+        # No exit watch needed: the server sweeps the uid as soon as the program exits, which closes
+        # the pipes that leftover background children held.
         out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
                                               int(limits.output_bytes))
         if timed_out or truncated:

@@ -36,4 +36,5 @@ class ProcessSandbox(Sandbox):
             limits, nproc=slot.isolated_uid, uid=uid, gid=slot.gid, isolate_network=can_isolate_network(),
         )
         return run_child(request.command, cwd=wd, env=sandbox_env(wd, request.env), stdin=request.stdin,
-                         limits=limits, backend=self.name, preexec=preexec, on_kill=slot.kill_all)
+                         limits=limits, backend=self.name, preexec=preexec, on_kill=slot.kill_all,
+                         on_exit=slot.program_exited)

@@ -53,10 +53,13 @@ class Slot:
     isolated_uid: bool
     _lock_fd: int | None = None
     _counter: int = field(default=0)
+    _swept: bool = field(default=False)
+    _program_done: bool = field(default=False)
 
     def new_workdir(self) -> Path:
         """A fresh, empty directory owned by the slot uid (mode 0700: other slots cannot look in)."""
         self._counter += 1
+        self._swept = self._program_done = False
         path = self.root / f"run{self._counter}"
         if path.exists():
             remove_tree(path)
@@ -66,9 +69,19 @@ class Slot:
         return path
 
     def kill_all(self) -> None:
-        """Kill every process running as this slot's uid (a no-op without a dedicated uid)."""
-        if self.isolated_uid:
+        """Kill every process running as this slot's uid (a no-op without a dedicated uid).
+
+        Skipped when the slot was already swept after its program exited: nothing of the uid can
+        have started since (the sweep is atomic with respect to fork).
+        """
+        if self.isolated_uid and not self._swept:
             kill_uid(self.uid)
+        self._swept = self._program_done
+
+    def program_exited(self) -> None:
+        """The run's main process is gone: sweep its leftovers; later sweeps of this run are no-ops."""
+        self._program_done = True
+        self.kill_all()
 
     def clean_shared_tmp(self) -> None:
         """Remove what the slot uid left in the world-writable temp dirs (/tmp, /var/tmp, /dev/shm)."""
@@ -128,7 +141,7 @@ def kill_uid(uid: int) -> None:
 
     A forked helper drops to ``uid`` and calls ``kill(-1)``: the kernel signals every process that
     uid may signal, atomically with respect to new forks, whatever sessions or process groups they
-    made and even when they hid from /proc. Twice, in case a fork raced with the first sweep.
+    made and even when they hid from /proc.
     """
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
@@ -137,15 +150,29 @@ def kill_uid(uid: int) -> None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            for _ in range(2):
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
+            _sweep()
         except BaseException:
             code = 1
         os._exit(code)
     os.waitpid(pid, 0)
+
+
+def _sweep() -> None:
+    """In a child already running as the slot uid: SIGKILL everything else of that uid, and wait
+    (briefly) until it is gone, so callers can rely on nothing running when this returns."""
+    import time
+
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        return  # the common case: nothing was left
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        time.sleep(0.002)
+        try:
+            os.kill(-1, signal.SIGKILL)  # also catches a fork that raced the first sweep
+        except ProcessLookupError:
+            return  # (zombies still answer kill(); they are dead and hold nothing but a pid)
 
 
 def lease_slots(count: int, name: str) -> list[Slot]:

@@ -1,13 +1,12 @@
 """Language consistency: the share of the completion written in the prompt's language.
 
 DeepSeek-R1-Zero mixed languages in its reasoning; DeepSeek-R1 added a reward for the proportion
-of target-language words. Here the completion is cleaned of markup (code, LaTeX math, tags, URLs) and split
-into sentences and script runs. A run's script alone settles its language where the script
+of target-language words. Here the completion is cleaned of markup (code, LaTeX, tags, URLs) and
+split into sentences and script runs. A run's script alone settles its language where the script
 belongs to one language (Hangul, Kana, Thai, Greek, Hebrew; Han without Kana is Chinese) or
 differs from the target's script; runs in the target's own script (Latin, Cyrillic, Arabic,
-Devanagari) are identified with py3langid (naive Bayes, deterministic, offline). Runs are weighted by words
-(CJK characters count one each; numbers count for no language).
-"""
+Devanagari) are identified with py3langid (naive Bayes: deterministic, offline). Runs are weighted
+by words (CJK characters count one each; numbers count for no language)."""
 
 from __future__ import annotations
 
@@ -35,14 +34,13 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
 _SCRIPT_OF_CHAR = [(name, re.compile(f"[{ranges}]")) for name, ranges in _SCRIPTS]
 #: Scripts that name their language outright.
 _SCRIPT_LANGUAGE = {"Han": "zh", "Kana": "ja", "Hangul": "ko", "Greek": "el", "Hebrew": "he", "Thai": "th"}
-#: The script a language is written in (Latin when not listed).
-_LANGUAGE_SCRIPT = {
-    "zh": "Han", "ja": "Han+Kana", "ko": "Hangul", "el": "Greek", "he": "Hebrew", "th": "Thai",
-    "ru": "Cyrillic", "uk": "Cyrillic", "bg": "Cyrillic", "mk": "Cyrillic",
-    "ar": "Arabic", "fa": "Arabic", "ur": "Arabic",
-    "hi": "Devanagari", "mr": "Devanagari", "ne": "Devanagari",
+#: The scripts a language is written in (Latin when not listed).
+_LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "zh": ("Han",), "ja": ("Han", "Kana"), "ko": ("Hangul",), "el": ("Greek",), "he": ("Hebrew",),
+    "th": ("Thai",), "ru": ("Cyrillic",), "uk": ("Cyrillic",), "bg": ("Cyrillic",), "mk": ("Cyrillic",),
+    "ar": ("Arabic",), "fa": ("Arabic",), "ur": ("Arabic",),
+    "hi": ("Devanagari",), "mr": ("Devanagari",), "ne": ("Devanagari",),
 }
-_ANY_LETTER = re.compile("[" + "".join(r for _, r in _SCRIPTS) + "]")
 
 #: Markup that is no language: fenced and inline code, LaTeX math and commands, tags, URLs.
 _MARKUP = re.compile(
@@ -87,10 +85,9 @@ def _runs(sentence: str) -> list[tuple[str, str]]:
     runs: list[tuple[str, list[str]]] = []
     for ch in sentence:
         s = _script(ch)
-        if s == "Han" and runs and runs[-1][0] == "Kana" or s == "Kana" and runs and runs[-1][0] == "Han":
-            s = "Kana"  # Japanese mixes kanji and kana: one run, and kana marks it as Japanese
-            if runs[-1][0] == "Han":
-                runs[-1] = ("Kana", runs[-1][1])
+        if runs and {s, runs[-1][0]} == {"Han", "Kana"}:
+            # Japanese mixes kanji and kana: one run, and the kana mark it as Japanese
+            runs[-1], s = ("Kana", runs[-1][1]), "Kana"
         if s is None or (runs and runs[-1][0] == s):
             if runs:
                 runs[-1][1].append(ch)
@@ -149,30 +146,33 @@ class Part:
 
 
 def clean(text: str) -> str:
+    """``text`` with code, LaTeX, tags and URLs blanked out."""
     return _MARKUP.sub(" ", text)
 
 
 def language_of(text: str, min_prob: float = PROMPT_MIN_PROB) -> str | None:
     """The main language of ``text`` (after removing markup); None if it has no prose or the
     detector is less sure than ``min_prob``."""
-    text = clean(text)
     counts: dict[str, int] = {}
-    for sentence in _SENTENCES.split(text):
+    prose: dict[str, list[str]] = {}
+    for sentence in _SENTENCES.split(clean(text)):
         for script, run in _runs(sentence):
-            counts[script] = counts.get(script, 0) + _count(_prose(run))
+            kept = _prose(run)
+            counts[script] = counts.get(script, 0) + _count(kept)
+            prose.setdefault(script, []).append(kept)
     if not any(counts.values()):
         return None
     script = max(counts, key=counts.__getitem__)
     if script in _SCRIPT_LANGUAGE:
         return _SCRIPT_LANGUAGE[script]
-    probs = detect_language(text)
+    probs = detect_language(". ".join(p for p in prose[script] if p))
     best = max(probs, key=probs.__getitem__) if probs else None
     return best if best is not None and probs[best] >= min_prob else None
 
 
 def parts(text: str, target: str) -> list[Part]:
     """Split ``text`` into language-tagged parts, relative to the target language."""
-    target_script = _LANGUAGE_SCRIPT.get(target, "Latin")
+    target_scripts = _LANGUAGE_SCRIPTS.get(target, ("Latin",))
     out: list[Part] = []
     pending: list[tuple[str, str, int]] = []  # same-script runs waiting for enough words to detect
 
@@ -199,7 +199,7 @@ def parts(text: str, target: str) -> list[Part]:
                 # kanji-only runs in a Japanese answer are Japanese, not Chinese
                 lang = "ja" if target == "ja" and script == "Han" else _SCRIPT_LANGUAGE[script]
                 out.append(Part(run, n, script, lang))
-            elif script not in target_script.split("+"):
+            elif script not in target_scripts:
                 out.append(Part(run, n, script, None))  # wrong script: not the target, whatever it is
             else:
                 if pending and pending[0][0] != script:

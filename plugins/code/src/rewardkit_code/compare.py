@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -15,13 +14,8 @@ def tokens(text: str) -> list[str]:
     return text.split()
 
 
-def canon_tokens(text: str) -> str:
-    """Whitespace-insensitive form of an output (the runner hashes the same form)."""
-    return " ".join(text.split())
-
-
-def canon_value(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+# The runner hashes outputs in these same canonical forms (one implementation for both sides).
+from .runner import canon_tokens, canon_value  # noqa: E402
 
 
 def _close(a: float, b: float) -> bool:

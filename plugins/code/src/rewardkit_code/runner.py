@@ -1,13 +1,13 @@
 """The test runner that executes *inside* the sandbox (stdlib only, Python >= 3.8).
 
-It is shipped into the sandbox as ``runner.py`` next to ``spec.json`` and the program, and started
+It is shipped into the sandbox as ``runner.py`` next to ``spec.bin`` (marshal) and the program, and started
 as ``python3 runner.py`` with a one-line nonce on stdin. One sandbox run serves a whole sample:
 
 * the program is compiled once (``g++`` for C++; ``compile()`` for Python, which runs no code);
 * every test runs in a **fresh child** (``fork`` for Python, ``exec`` of the binary otherwise), with
   its own CPU-time rlimit and a wall-clock backstop, so a hang, ``sys.exit()``, ``os._exit()`` or
   a crash costs that test only and cannot touch the runner;
-* after each test a result line ``<nonce> <json>`` goes to the runner's private copy of stdout.
+* after each test a result line ``<nonce> <python literal>`` goes to the runner's private copy of stdout.
   Children never hold that descriptor, have fds 0-2 redirected to files, and zero their copy of
   the nonce before running user code, so program output cannot pass for a result line.
 
@@ -17,30 +17,37 @@ hashes of the expected outputs (also wiped in children) to spot definite failure
 """
 
 import builtins
-import hashlib
 import io
-import json
+import marshal
 import os
 import resource
 import select
 import signal
-import subprocess
 import sys
 import time
-import traceback
+
+# Imports are kept to cheap built-in modules: interpreter start-up is most of a small sample's cost.
+# (json, hashlib, subprocess and traceback would add ~20 ms per sample.)
+
+#: Standard-library modules never imported ahead of the program (side effects on import).
+NO_PREIMPORT = frozenset({"this", "antigravity", "idlelib", "tkinter", "turtle", "turtledemo", "pydoc",
+                          "webbrowser", "__main__", "__future__", "site", "test"})
 
 NONCE = bytearray()
 RESULT_FD = -1
 
 
 def emit(obj):
-    line = bytes(NONCE) + b" " + json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+    """One result line: the nonce, then the record as a Python literal (the host literal_evals it)."""
+    line = bytes(NONCE) + b" " + repr(obj).encode("utf-8", "backslashreplace") + b"\n"
     view = memoryview(line)
     while view:
         view = view[os.write(RESULT_FD, view):]
 
 
 def digest(text):
+    import hashlib
+
     return hashlib.sha256(bytes(NONCE) + text.encode("utf-8", "replace")).hexdigest()
 
 
@@ -68,12 +75,41 @@ def plain(value):
 
 
 def canon_value(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """A canonical text of a plain value (dict keys sorted), the same on host and in the sandbox."""
+    if isinstance(value, dict):
+        return "{" + ",".join(repr(k) + ":" + canon_value(value[k]) for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canon_value(v) for v in value) + "]"
+    return repr(value)
 
 
 def error_text(exc):
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    try:
+        text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
+    except BaseException:  # a hostile __str__
+        text = type(exc).__name__
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        text += " (line %s)" % exc.lineno
     return text[-500:]
+
+
+def preimport(source):
+    """Import the standard-library modules the program imports once, in the runner, so that every
+    forked test finds them loaded (importing ``typing`` in each child would dominate small tests).
+    Third-party modules are left to the program: their import code is as untrusted as the program."""
+    stdlib = getattr(sys, "stdlib_module_names", ())
+    for line in source.splitlines():
+        words = line.replace(",", " ").split()
+        if len(words) < 2 or words[0] not in ("import", "from"):
+            continue
+        names = [words[1]] if words[0] == "from" else [w for w in words[1:] if w != "as"]
+        for name in names:
+            top = name.split(".")[0]
+            if top in stdlib and top not in NO_PREIMPORT and top not in sys.modules:
+                try:
+                    __import__(name)
+                except BaseException:
+                    pass
 
 
 def child_setup(cpu_seconds, stdin_path, stdout_path):
@@ -140,6 +176,11 @@ def run_python_test(spec, index, code_obj, wall):
     """Fork a child that runs one Python test; returns the result record."""
     kind = spec["kind"]
     test = spec["tests"][index]
+    if kind == "assert":
+        try:
+            test = compile(test, "test_%d" % index, "exec")
+        except (SyntaxError, ValueError) as exc:
+            return {"i": index, "status": "error", "error": "the test does not compile: " + error_text(exc)}, None
     in_path = "in_%d.txt" % index
     out_path = "out_%d.txt" % index
     with open(in_path, "w", encoding="utf-8") as f:
@@ -174,8 +215,10 @@ def run_python_test(spec, index, code_obj, wall):
     verdict = {}
     if data:
         try:
-            verdict = json.loads(data.decode("utf-8", "replace").splitlines()[-1])
-        except (ValueError, IndexError):
+            verdict = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            verdict = {}
+        if not isinstance(verdict, dict):
             verdict = {}
     if kind == "stdio":
         try:
@@ -200,7 +243,9 @@ def run_python_test(spec, index, code_obj, wall):
 def child_body(kind, spec, test, code_obj, write_fd):
     """Runs in the child: the program, then the test; reports a verdict on ``write_fd``."""
     def verdict(obj):
-        os.write(write_fd, json.dumps(obj).encode("utf-8") + b"\n")
+        data = memoryview(marshal.dumps(obj))
+        while data:
+            data = data[os.write(write_fd, data):]
 
     ns = {"__name__": "__main__" if kind == "stdio" else "solution", "__builtins__": builtins}
     try:
@@ -219,8 +264,8 @@ def child_body(kind, spec, test, code_obj, write_fd):
         return 0
     try:
         if kind == "assert":
-            exec(compile(spec["setup"], "test_setup", "exec"), ns)
-            exec(compile(test, "test", "exec"), ns)
+            exec(spec["setup_code"], ns)
+            exec(test, ns)
             verdict({"status": "pass"})
             return 0
         # call-based: LeetCode-style `class Solution` methods or a top-level function
@@ -258,6 +303,8 @@ def join_threads():
 
 def run_exec_test(spec, index, wall):
     """Run the compiled program on one stdin/stdout case (or once, for a whole-program test)."""
+    import subprocess
+
     test = spec["tests"][index]
     in_path = "in_%d.txt" % index
     out_path = "out_%d.txt" % index
@@ -321,17 +368,24 @@ def definitely_failed(spec, index, record, out):
 
 
 def compile_program(spec):
-    """Compile the program; returns (ok, error, Python code object or None)."""
+    """Compile the program; returns (ok, error, Python code object or None). Runs no program code."""
     source_file = spec["source"]
     if spec["language"] == "python":
         with open(source_file, encoding="utf-8") as f:
             source = f.read()
         try:
-            return True, "", compile(source, source_file, "exec")
+            code = compile(source, source_file, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
             return False, error_text(exc), None
+        try:
+            spec["setup_code"] = compile(spec["setup"], "test_setup", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            return False, "the row's test set-up does not compile: " + error_text(exc), None
+        return True, "", code
     if not spec.get("compile"):
         return True, "", None
+    import subprocess
+
     try:
         proc = subprocess.run(spec["compile"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=spec["compile_timeout"])
@@ -358,10 +412,14 @@ def main():
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
-    with open("spec.json", encoding="utf-8") as f:
-        spec = json.load(f)
-    os.unlink("spec.json")  # the program has no business reading its tests
+    with open("spec.bin", "rb") as f:
+        spec = marshal.loads(f.read())
+    os.unlink("spec.bin")  # the program has no business reading its tests
     ok, error, code_obj = compile_program(spec)
+    if ok and spec["language"] == "python":
+        with open(spec["source"], encoding="utf-8") as f:
+            preimport(f.read())
+            preimport(spec["setup"])
     emit({"event": "compile", "ok": ok, "error": error, "time": round(time.monotonic() - started, 4)})
     if not ok:
         return

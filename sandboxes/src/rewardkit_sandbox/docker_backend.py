@@ -3,7 +3,7 @@
 Each worker slot owns one container of the runtime image (see :mod:`rewardkit_sandbox.image`)
 started with ``--network none``, ``--cap-drop ALL``, ``no-new-privileges``, a read-only root, memory
 and pids limits, and tmpfs mounts for ``/work`` (the cwd), ``/tmp`` and ``/dev/shm``. Its idle init
-(``sleep``) runs as ``nobody``; every run is exec'd as the slot's dedicated uid with rlimits set by
+(docker-init reaping orphans, and ``sleep``) runs as ``nobody``; every run is exec'd as the slot's dedicated uid with rlimits set by
 the shell's ``ulimit`` (CPU, address space, file size, open files, processes).
 
 Clean state between runs without another exec: the host kills every process of the slot uid
@@ -101,6 +101,7 @@ class DockerSandbox(Sandbox):
             tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700", "/tmp": f"{tmpfs_opts},mode=1777"},
             user="65534:65534", working_dir=WORKDIR, labels={"rewardkit-sandbox": str(os.getpid())},
             environment={}, hostname="sandbox",
+            init=True,  # docker-init (tini) as pid 1 reaps the orphans each run leaves as zombies
         )
         container.reload()
         self._containers[slot.index] = container
@@ -181,15 +182,18 @@ class DockerSandbox(Sandbox):
 
 
 def _limited(command: Any, limits: Limits) -> list[str]:
-    """The command wrapped in busybox ``ulimit`` calls (without -H/-S they set soft and hard limits).
+    """The command under a busybox shell that sets the rlimits, runs it, then kills its leftovers.
 
-    ``-u`` allows one more process than asked: RLIMIT_NPROC counts the exec's own shell-turned-program.
+    The shell stays as the program's parent so that, the moment the program exits, ``kill -9 -1``
+    (as the slot uid: everything of the run but the shell) ends background children that would
+    otherwise hold the output pipes and keep docker's stream open for seconds. Exit status 128+N
+    reports a signal death, as docker does. ``-u`` allows one process more for that shell.
     """
     cpu = max(1, int(-(-limits.cpu_seconds // 1)))
     # Hard CPU limit one second above the soft one: SIGXCPU first (reported as a timeout), then SIGKILL.
     script = (f"ulimit -S -t {cpu} && ulimit -H -t {cpu + 1} && ulimit -v {int(limits.memory_mb) * 1024} "
               f"-f {int(limits.file_size_mb) * 2048} -n {int(limits.open_files)} -u {int(limits.processes) + 1} "
-              f"-c 0 && exec \"$@\"")
+              f"-c 0 || exit 125; \"$@\"; rc=$?; kill -9 -1 2>/dev/null; exit $rc")
     return ["/bin/sh", "-c", script, "sh", *[str(a) for a in command]]
 
 

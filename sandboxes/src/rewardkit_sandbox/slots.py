@@ -158,21 +158,16 @@ def kill_uid(uid: int) -> None:
 
 
 def _sweep() -> None:
-    """In a child already running as the slot uid: SIGKILL everything else of that uid, and wait
-    (briefly) until it is gone, so callers can rely on nothing running when this returns."""
-    import time
+    """In a child already running as the slot uid: SIGKILL every other process of that uid.
 
+    One ``kill(-1)`` suffices: the kernel walks the task list under the lock fork takes, so a
+    process is either signalled or its fork fails on the pending SIGKILL. (Dying processes take a
+    moment to go; zombies linger until their parent reaps them, holding nothing but a pid.)
+    """
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:
-        return  # the common case: nothing was left
-    deadline = time.monotonic() + 0.5
-    while time.monotonic() < deadline:
-        time.sleep(0.002)
-        try:
-            os.kill(-1, signal.SIGKILL)  # also catches a fork that raced the first sweep
-        except ProcessLookupError:
-            return  # (zombies still answer kill(); they are dead and hold nothing but a pid)
+        pass
 
 
 def lease_slots(count: int, name: str) -> list[Slot]:

@@ -62,3 +62,58 @@ def test_engine_reports_a_missing_dependency_before_scoring(kit):
 
     with pytest.raises(EngineConfigError, match="math.accuracy"):
         ScoringEngine(["format.cosine"], kit=kit)
+
+
+def test_bad_param_values_are_reported_before_scoring(kit, tmp_path):
+    from rewardkit import RewardParamsError, RewardSpec
+    from rewardkit.recipe import RecipeError
+
+    with pytest.raises(RewardParamsError, match="write max_penalty: -0.5"):
+        ScoringEngine([RewardSpec("format.repetition", params={"max_penalty": 0.5})], kit=kit)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nrewards:\n  - name: format.overlong\n    params: {max_length: 100, cache_length: 200}\n"
+                   "  - name: format.language\n    params: {language: English}\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(bad, kit=kit)
+    assert "must not exceed max_length" in str(err.value) and "ISO 639-1" in str(err.value)
+
+
+def test_rewards_pickle_with_their_checks(kit):
+    import pickle
+
+    from rewardkit import RewardParamsError
+
+    from rewardkit_format import repetition_penalty
+    from rewardkit_format.checks import CheckedReward
+
+    again = pickle.loads(pickle.dumps(repetition_penalty))
+    assert isinstance(again, CheckedReward) and again.name == "format.repetition"
+    # the process executor ships the registry's copy with cloudpickle: it must still score
+    import cloudpickle
+
+    registered = kit.registry.reward("format.think")
+    again = cloudpickle.loads(cloudpickle.dumps(registered))
+    assert isinstance(again, CheckedReward) and again.plugin == "format" and again.defaults["strict"] is False
+    score = cloudpickle.loads(cloudpickle.dumps(registered.score))  # what the executor sends
+    assert score([make_sample("<think>a</think> 5")], {})[0].value == 1.0
+    with pytest.raises(RewardParamsError):
+        score([make_sample("x")], {"think_tag": "<think>"})
+
+
+def test_process_executor_scores_format_rewards(kit):
+    from rewardkit import RewardSpec
+
+    specs = [RewardSpec("regex_match", id="acc", params={"pattern": r"answer is 5\b"}),
+             RewardSpec("format.kimi_length", params={"correctness": "acc"}),
+             RewardSpec("format.think", params={"strict": True}), RewardSpec("format.repetition")]
+    samples = [make_sample(f"<think>\nadd {'again ' * n}\n</think>\nThe answer is {answer}.", prompt="What is 2+3?")
+               for n, answer in ((1, 5), (9, 5), (5, 4))]
+    with ScoringEngine(specs, kit=kit, executor="process", workers=1) as engine:
+        scored = engine.score(samples)
+    assert [s.scores["acc"].value for s in scored] == [1.0, 1.0, 0.0]
+    # approximate pieces: <think> 3 + add 1 + n + </think> 4 + "The answer is 5." 5 = 14, 22, 18;
+    # lambda = 0.5 - (L - 14) / 8 = 0.5, -0.5, 0.0 (the last is wrong: min(0, 0.0))
+    assert [s.scores["format.kimi_length"].value for s in scored] == pytest.approx([0.5, -0.5, 0.0])
+    assert scored[0].scores["format.kimi_length"].details["length"] == 14
+    assert all(s.scores["format.think"].value == 1.0 for s in scored)
+    assert scored[1].scores["format.repetition"].value < 0.0 == scored[0].scores["format.repetition"].value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score
 
@@ -23,18 +24,19 @@ class Verdict:
     unknown: Score | None = None
 
 
-def check_threshold(threshold: float) -> None:
+def check_correctness(*, correctness: str, threshold: float, **_: Any) -> None:
+    """Value check for the ``correctness`` / ``threshold`` params of rewards that depend on accuracy."""
+    if not correctness or not isinstance(correctness, str):
+        raise RewardParamsError(
+            "params.correctness must name the accuracy reward in the recipe by its id, "
+            f"e.g. correctness: math.accuracy (got {correctness!r})"
+        )
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or math.isnan(threshold):
         raise RewardParamsError(f"threshold must be a number such as 1.0 or 0.5, not {threshold!r}")
 
 
 def verdict(sample: Sample, reward_name: str, correctness: str, threshold: float) -> Verdict:
     """Whether ``sample`` was judged correct by the reward whose recipe id is ``correctness``."""
-    if not correctness:
-        raise RewardParamsError(
-            f"{reward_name} needs params.correctness: the id of the accuracy reward in the recipe, "
-            "e.g. correctness: math.accuracy"
-        )
     dep = sample.scores.get(correctness)
     if dep is None:
         known = ", ".join(sorted(sample.scores)) or "none"

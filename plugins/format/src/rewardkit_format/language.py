@@ -17,6 +17,7 @@ from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
+from .checks import checked, whole
 from .tokens import words
 
 _SCRIPTS: tuple[tuple[str, str], ...] = (
@@ -210,6 +211,14 @@ def parts(text: str, target: str) -> list[Part]:
     return out
 
 
+def _check_language(*, language: str, fallback_language: str, min_words: int, **_: Any) -> None:
+    whole("min_words", min_words, minimum=1, example="min_words: 3")
+    for name, code in (("language", language), ("fallback_language", fallback_language)):
+        if code and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)?", code)):
+            raise RewardParamsError(f"{name} must be an ISO 639-1 code such as 'en' or 'zh', not {code!r}")
+
+
+@checked(_check_language)
 @reward("format.language")
 def language_consistency(
     sample: Sample,
@@ -227,11 +236,6 @@ def language_consistency(
     LaTeX, tags, URLs and numbers are ignored. Completions with fewer than ``min_words`` words of
     prose are not applicable.
     """
-    if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 1:
-        raise RewardParamsError(f"min_words must be a whole number >= 1 (e.g. min_words: 3), not {min_words!r}")
-    for name, code in (("language", language), ("fallback_language", fallback_language)):
-        if code and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)?", code)):
-            raise RewardParamsError(f"{name} must be an ISO 639-1 code such as 'en' or 'zh', not {code!r}")
     target = language or (sample.column(language_column) if language_column else None)
     source = "param" if language else "column"
     if not target:

@@ -15,26 +15,16 @@ from typing import Any, Sequence
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from .correctness import check_threshold, verdict
+from .checks import checked, number, whole
+from .correctness import check_correctness, verdict
 from .tokens import Length, completion_length, segment_length
-
-
-def _whole(name: str, value: Any, *, minimum: int, example: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise RewardParamsError(f"{name} must be a whole number >= {minimum} (e.g. {example}), not {value!r}")
-    return value
-
-
-def _number(name: str, value: Any, example: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RewardParamsError(f"{name} must be a finite number (e.g. {example}), not {value!r}")
-    return float(value)
 
 
 def _len_details(length: Length, **extra: Any) -> dict[str, Any]:
     return {"length": length.tokens, "length_method": length.method, **extra}
 
 
+@checked(check_correctness)
 @reward("format.kimi_length", mode="group", depends_on=("correctness",))
 def kimi_length(
     samples: Sequence[Sample],
@@ -52,7 +42,6 @@ def kimi_length(
     completion has the same length the reward is 0 for all. Correctness is ``sample.scores
     [correctness] >= threshold`` (another reward in the recipe, scored first by the engine).
     """
-    check_threshold(threshold)
     results: list[Score | None] = [None] * len(samples)
     groups: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):  # the engine passes one group; split anyway if called with a mixed batch
@@ -73,6 +62,17 @@ def kimi_length(
     return [r if r is not None else Score.failed("internal: sample not scored") for r in results]
 
 
+def _check_overlong(*, max_length: int, cache_length: int, **_: Any) -> None:
+    whole("max_length", max_length, minimum=1, example="max_length: 4096")
+    whole("cache_length", cache_length, minimum=1, example="cache_length: 512")
+    if cache_length > max_length:
+        raise RewardParamsError(
+            f"cache_length ({cache_length}) must not exceed max_length ({max_length}); DAPO uses a cache "
+            "of about a fifth of the max length, e.g. max_length: 4096, cache_length: 820"
+        )
+
+
+@checked(_check_overlong)
 @reward("format.overlong")
 def soft_overlong(
     sample: Sample,
@@ -88,13 +88,6 @@ def soft_overlong(
     ``max_length``. Set ``max_length`` to the trainer's max completion length. DAPO used
     ``max_length: 20480, cache_length: 4096``.
     """
-    _whole("max_length", max_length, minimum=1, example="max_length: 4096")
-    _whole("cache_length", cache_length, minimum=1, example="cache_length: 512")
-    if cache_length > max_length:
-        raise RewardParamsError(
-            f"cache_length ({cache_length}) must not exceed max_length ({max_length}); DAPO uses a cache "
-            "of about a fifth of the max length, e.g. max_length: 4096, cache_length: 820"
-        )
     length = completion_length(sample, tokenizer)
     start = max_length - cache_length
     if length.tokens <= start:
@@ -106,6 +99,25 @@ def soft_overlong(
     return Score(value, reason=why, details=_len_details(length, soft_start=start, max_length=max_length))
 
 
+def _check_cosine(*, max_length: int, min_value_correct: float, max_value_correct: float, min_value_wrong: float,
+                  max_value_wrong: float, exceed_value: float, **params: Any) -> None:
+    check_correctness(**params)
+    whole("max_length", max_length, minimum=1, example="max_length: 4096")
+    number("min_value_correct", min_value_correct, "min_value_correct: 1.0")
+    number("max_value_correct", max_value_correct, "max_value_correct: 2.0")
+    number("min_value_wrong", min_value_wrong, "min_value_wrong: -10.0")
+    number("max_value_wrong", max_value_wrong, "max_value_wrong: 0.0")
+    number("exceed_value", exceed_value, "exceed_value: -10.0")
+    if min_value_correct > max_value_correct or min_value_wrong > max_value_wrong:
+        raise RewardParamsError(
+            "min_value_* must not exceed max_value_* (correct: "
+            f"{min_value_correct} > {max_value_correct}?, wrong: {min_value_wrong} > {max_value_wrong}?); "
+            "swap them, e.g. min_value_correct: 1.0, max_value_correct: 2.0, min_value_wrong: -10.0, "
+            "max_value_wrong: 0.0"
+        )
+
+
+@checked(_check_cosine)
 @reward("format.cosine", depends_on=("correctness",))
 def cosine_length(
     sample: Sample,
@@ -129,27 +141,14 @@ def cosine_length(
     thinking when unsure); ``L >= max_length`` gets ``exceed_value``. The defaults are the paper's
     (r0c=2, rLc=1, r0w=-10, rLw=0, re=-10); open-r1 uses 1 / 0.5 / -1 / -0.5 at a smaller scale.
     """
-    check_threshold(threshold)
-    _whole("max_length", max_length, minimum=1, example="max_length: 4096")
-    lo_c = _number("min_value_correct", min_value_correct, "min_value_correct: 1.0")
-    hi_c = _number("max_value_correct", max_value_correct, "max_value_correct: 2.0")
-    lo_w = _number("min_value_wrong", min_value_wrong, "min_value_wrong: -10.0")
-    hi_w = _number("max_value_wrong", max_value_wrong, "max_value_wrong: 0.0")
-    exceed = _number("exceed_value", exceed_value, "exceed_value: -10.0")
-    if lo_c > hi_c or lo_w > hi_w:
-        raise RewardParamsError(
-            "min_value_* must not exceed max_value_* (correct: "
-            f"{lo_c} > {hi_c}?, wrong: {lo_w} > {hi_w}?); swap them, e.g. min_value_correct: 1.0, "
-            "max_value_correct: 2.0, min_value_wrong: -10.0, max_value_wrong: 0.0"
-        )
     v = verdict(sample, "format.cosine", correctness, threshold)
     if v.unknown is not None:
         return v.unknown
     length = completion_length(sample, tokenizer)
     details = _len_details(length, max_length=max_length, correct=v.correct)
     if length.tokens >= max_length:
-        return Score(exceed, reason="reached max_length", details=details)
-    start, end = (hi_c, lo_c) if v.correct else (lo_w, hi_w)
+        return Score(float(exceed_value), reason="reached max_length", details=details)
+    start, end = (max_value_correct, min_value_correct) if v.correct else (min_value_wrong, max_value_wrong)
     value = end + 0.5 * (start - end) * (1.0 + math.cos(math.pi * length.tokens / max_length))
     return Score(value, reason="correct" if v.correct else "wrong", details=details)
 
@@ -169,6 +168,18 @@ def _thinking(text: str, think_tag: str) -> tuple[str, bool]:
     return body, end >= 0
 
 
+def _check_budget(*, budget: int | None, target: str, alpha: float, min_value: float, **_: Any) -> None:
+    if target not in ("max", "exact"):
+        raise RewardParamsError(f"target must be 'max' (a ceiling) or 'exact' (hit the budget), not {target!r}")
+    number("alpha", alpha, "alpha: 0.0003")
+    number("min_value", min_value, "min_value: -1.0")
+    if alpha < 0 or min_value > 0:
+        raise RewardParamsError("alpha must be >= 0 and min_value <= 0 (a penalty); e.g. alpha: 0.0003, min_value: -1.0")
+    if budget is not None:
+        whole("budget", budget, minimum=0, example="budget: 1024")
+
+
+@checked(_check_budget)
 @reward("format.thinking_budget")
 def thinking_budget(
     sample: Sample,
@@ -189,14 +200,6 @@ def thinking_budget(
     ``target: exact``: ``max(min_value, -alpha * |n - B|)`` (L1-Exact). Rows with no budget are
     not applicable. ``alpha: 0.0003`` is L1's value.
     """
-    if target not in ("max", "exact"):
-        raise RewardParamsError(f"target must be 'max' (a ceiling) or 'exact' (hit the budget), not {target!r}")
-    a = _number("alpha", alpha, "alpha: 0.0003")
-    floor = _number("min_value", min_value, "min_value: -1.0")
-    if a < 0 or floor > 0:
-        raise RewardParamsError("alpha must be >= 0 and min_value <= 0 (a penalty); e.g. alpha: 0.0003, min_value: -1.0")
-    if budget is not None:
-        _whole("budget", budget, minimum=0, example="budget: 1024")
     row_budget = sample.column(budget_column) if budget_column else None
     b = row_budget if row_budget is not None else budget
     if b is None:
@@ -209,6 +212,6 @@ def thinking_budget(
     length = segment_length(sample, body, tokenizer)
     over = length.tokens - b
     miss = max(0, over) if target == "max" else abs(over)
-    value = max(floor, -a * miss)
+    value = max(float(min_value), -alpha * miss)
     why = "within budget" if miss == 0 else (f"{over} tokens over budget" if over > 0 else f"{-over} tokens under target")
     return Score(value, reason=why, details=_len_details(length, budget=b, closed=closed, target=target))

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
+from .checks import checked, number, whole
 from .tokens import words
 
 
-def check_repetition_params(ngram_size: int, max_penalty: float) -> None:
-    """Validate the params (called on every call; cheap). Raises RewardParamsError."""
-    if isinstance(ngram_size, bool) or not isinstance(ngram_size, int) or ngram_size < 1:
-        raise RewardParamsError(f"ngram_size must be a whole number >= 1 (e.g. ngram_size: 3), not {ngram_size!r}")
-    if isinstance(max_penalty, bool) or not isinstance(max_penalty, (int, float)) or not math.isfinite(max_penalty):
-        raise RewardParamsError(f"max_penalty must be a number <= 0 (e.g. max_penalty: -1.0), not {max_penalty!r}")
+def check_repetition_params(*, ngram_size: int, max_penalty: float, **_: Any) -> None:
+    """The n-gram size is a whole number >= 1 and the penalty is <= 0."""
+    whole("ngram_size", ngram_size, minimum=1, example="ngram_size: 3")
+    number("max_penalty", max_penalty, "max_penalty: -1.0")
     if max_penalty > 0:
         raise RewardParamsError(
             f"max_penalty is a penalty and must be <= 0; write max_penalty: {-max_penalty:g} "
@@ -22,6 +21,7 @@ def check_repetition_params(ngram_size: int, max_penalty: float) -> None:
         )
 
 
+@checked(check_repetition_params)
 @reward("format.repetition")
 def repetition_penalty(sample: Sample, *, ngram_size: int = 3, max_penalty: float = -1.0) -> Score:
     """Penalty for repeated word n-grams: ``max_penalty * (1 - unique_ngrams / total_ngrams)``.
@@ -30,7 +30,6 @@ def repetition_penalty(sample: Sample, *, ngram_size: int = 3, max_penalty: floa
     Japanese text is measured too). Completions shorter than ``ngram_size`` words get 0. The
     value lies in ``[max_penalty, 0]``: 0 for no repeats, near ``max_penalty`` for a loop.
     """
-    check_repetition_params(ngram_size, max_penalty)
     tokens = words(sample.completion_text)
     total = len(tokens) - ngram_size + 1
     if total <= 0:

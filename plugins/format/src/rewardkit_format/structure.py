@@ -9,9 +9,11 @@ from __future__ import annotations
 import ast
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Sequence
 
 from rewardkit import RewardParamsError, Sample, Score, reward
+
+from .checks import checked, whole
 
 _TAG_NAME = re.compile(r"^[A-Za-z_][\w.:-]*$")
 
@@ -47,6 +49,13 @@ def _answer_after(rest: str, answer_tag: str, strict: bool) -> tuple[str | None,
     return (None if answer.strip() else f"empty {a_open}"), answer.strip()
 
 
+def _check_think(*, think_tag: str, answer_tag: str, **_: Any) -> None:
+    _check_tag("think_tag", think_tag)
+    if answer_tag:
+        _check_tag("answer_tag", answer_tag)
+
+
+@checked(_check_think)
 @reward("format.think")
 def think_format(
     sample: Sample,
@@ -66,9 +75,6 @@ def think_format(
       does), so the completion starts inside the thinking. ``None`` detects it when the prompt
       text ends with the opening tag.
     """
-    _check_tag("think_tag", think_tag)
-    if answer_tag:
-        _check_tag("answer_tag", answer_tag)
     form = "strict" if strict else "lenient"
     text = sample.completion_text
     t_open, t_close = f"<{think_tag}>", f"</{think_tag}>"
@@ -104,6 +110,11 @@ def think_format(
         "form": form, "prefilled": prefilled, "thinking_chars": len(thinking.strip()), "answer_chars": len(answer)})
 
 
+def _check_answer_tags(*, tag: str, **_: Any) -> None:
+    _check_tag("tag", tag)
+
+
+@checked(_check_answer_tags)
 @reward("format.answer_tags")
 def answer_tags(sample: Sample, *, tag: str = "answer", allow_text_after: bool = False) -> Score:
     """1.0 when the completion holds exactly one non-empty ``<answer>...</answer>``.
@@ -111,7 +122,6 @@ def answer_tags(sample: Sample, *, tag: str = "answer", allow_text_after: bool =
     Unless ``allow_text_after``, only whitespace may follow the closing tag (text after the answer
     is a common way for a policy to hedge).
     """
-    _check_tag("tag", tag)
     text = sample.completion_text
     t_open, t_close = f"<{tag}>", f"</{tag}>"
     n_open, n_close = text.count(t_open), text.count(t_close)
@@ -128,6 +138,19 @@ def answer_tags(sample: Sample, *, tag: str = "answer", allow_text_after: bool =
     return Score(1.0, reason="one answer block", details={"answer": content[:200]})
 
 
+def _tag_names(tags: str | Sequence[str]) -> list[str]:
+    return [tags] if isinstance(tags, str) else list(tags)
+
+
+def _check_tags(*, tags: str | Sequence[str], **_: Any) -> None:
+    names = _tag_names(tags)
+    if not names:
+        raise RewardParamsError("tags must list at least one tag name, e.g. tags: [think, answer]")
+    for name in names:
+        _check_tag("each of tags", name)
+
+
+@checked(_check_tags)
 @reward("format.tag_count")
 def tag_count(sample: Sample, *, tags: Sequence[str] = ("think", "answer")) -> Score:
     """Partial credit per tag: each opening and closing tag that appears exactly once earns
@@ -135,11 +158,7 @@ def tag_count(sample: Sample, *, tags: Sequence[str] = ("think", "answer")) -> S
 
     ``value = (1 / 2T) * sum over tags t of ([count(<t>) == 1] + [count(</t>) == 1])``.
     """
-    names = [tags] if isinstance(tags, str) else list(tags)
-    if not names:
-        raise RewardParamsError("tags must list at least one tag name, e.g. tags: [think, answer]")
-    for name in names:
-        _check_tag("each of tags", name)
+    names = _tag_names(tags)
     text = sample.completion_text
     counts = {}
     for name in names:
@@ -182,6 +201,14 @@ def _language_names(language: str) -> set[str]:
     return {key}
 
 
+def _check_code(*, language: str, check_syntax: bool, **_: Any) -> None:
+    if not isinstance(language, str):
+        raise RewardParamsError(f"language must be a fence language such as python, or \"\" for any, not {language!r}")
+    if check_syntax and language and "python" not in _language_names(language):
+        raise RewardParamsError(f"check_syntax works for Python only; set check_syntax: false for {language!r}")
+
+
+@checked(_check_code)
 @reward("format.code_block", domains=("code",))
 def code_block(sample: Sample, *, language: str = "python", check_syntax: bool = False) -> Score:
     """1.0 when the completion has a closed, non-empty fenced code block in ``language``.
@@ -190,8 +217,6 @@ def code_block(sample: Sample, *, language: str = "python", check_syntax: bool =
     ``python``. ``check_syntax`` (Python only) also requires the block to parse with ``ast``.
     """
     wanted = _language_names(language) if language else set()
-    if check_syntax and language and "python" not in wanted:
-        raise RewardParamsError(f"check_syntax works for Python only; set check_syntax: false for {language!r}")
     blocks = [(m.group("info").strip().split(" ")[0].lower(), m.group("body")) for m in _FENCE.finditer(sample.completion_text)]
     infos = [info for info, _ in blocks]
     if not blocks:
@@ -234,6 +259,12 @@ def _compile(pattern: str) -> re.Pattern[str]:
         raise RewardParamsError(f"pattern is not a valid regular expression ({exc}); fix it or drop it") from exc
 
 
+def _check_steps(*, min_steps: int, pattern: str, **_: Any) -> None:
+    whole("min_steps", min_steps, minimum=1, example="min_steps: 3")
+    _compile(pattern or DEFAULT_STEP_PATTERN)
+
+
+@checked(_check_steps)
 @reward("format.steps")
 def reasoning_steps(sample: Sample, *, min_steps: int = 3, pattern: str = "") -> Score:
     """Partial credit for explicit reasoning steps: ``min(1, markers / min_steps)``.
@@ -242,8 +273,6 @@ def reasoning_steps(sample: Sample, *, min_steps: int = 3, pattern: str = "") ->
     and ``First,``/``Second,``/``Next,``/``Then,``/``Finally,``. ``pattern`` replaces them with
     your own regular expression (each match counts as one step).
     """
-    if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 1:
-        raise RewardParamsError(f"min_steps must be a whole number >= 1 (e.g. min_steps: 3), not {min_steps!r}")
     rx = _compile(pattern or DEFAULT_STEP_PATTERN)
     found = len(rx.findall(sample.completion_text))
     return Score(min(1.0, found / min_steps), reason=f"{found} step markers", details={"steps": found})

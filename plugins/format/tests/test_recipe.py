@@ -117,3 +117,21 @@ def test_process_executor_scores_format_rewards(kit):
     assert scored[0].scores["format.kimi_length"].details["length"] == 14
     assert all(s.scores["format.think"].value == 1.0 for s in scored)
     assert scored[1].scores["format.repetition"].value < 0.0 == scored[0].scores["format.repetition"].value
+
+
+def test_trl_reward_functions_use_completion_ids(kit):
+    # GRPO calls reward functions with the group's prompts repeated and TRL's token ids per completion
+    from rewardkit import RewardSpec
+
+    specs = [RewardSpec("regex_match", id="acc", params={"pattern": r"\b5\b"}),
+             RewardSpec("format.kimi_length", params={"correctness": "acc"}),
+             RewardSpec("format.overlong", params={"max_length": 300, "cache_length": 100})]
+    with ScoringEngine(specs, kit=kit) as engine:
+        acc, kimi, overlong = engine.trl_reward_funcs()
+        prompts = [[{"role": "user", "content": "What is 2+3?"}]] * 3
+        completions = [[{"role": "assistant", "content": c}] for c in ("5", "It is 5", "It is 6")]
+        ids = [list(range(n)) for n in (100, 300, 250)]
+        assert acc(prompts, completions, completion_ids=ids) == [1.0, 1.0, 0.0]
+        # lambda = 0.5 - (L - 100) / 200: 0.5, -0.5, -0.25 (wrong keeps the negative part)
+        assert kimi(prompts, completions, completion_ids=ids) == pytest.approx([0.5, -0.5, -0.25])
+        assert overlong(prompts, completions, completion_ids=ids) == pytest.approx([0.0, -1.0, -0.5])

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from typing import Any, Callable
-
-from rewardkit import RewardSpec, Score, ScoringEngine
-from rewardkit.testing import make_sample, shared_data_dir
+from collections.abc import Callable
+from typing import Any
 
 import rewardkit_format.language as lang_mod
+from rewardkit import RewardSpec, Score, ScoringEngine
+from rewardkit.testing import make_sample, shared_data_dir
 from rewardkit_format import language_consistency
 from rewardkit_format.plugin import REWARDS
 
@@ -85,8 +85,10 @@ def language_benchmark() -> None:
     n = len(gsm) + len(math)
     print(f"language consistency ({n} same-language reference answers, {len(FOREIGN)} foreign ones)")
     for name, row in results.items():
-        print(f"  {name:10s} full score: gsm8k {row['gsm8k']:.1%}, math500 {row['math500']:.1%}; "
-              f"foreign caught {row['foreign_caught']:.0%}; {1000 * row['seconds'] / n:.2f} ms/completion")
+        print(
+            f"  {name:10s} full score: gsm8k {row['gsm8k']:.1%}, math500 {row['math500']:.1%}; "
+            f"foreign caught {row['foreign_caught']:.0%}; {1000 * row['seconds'] / n:.2f} ms/completion"
+        )
     ratio = results["langdetect"]["seconds"] / results["py3langid"]["seconds"]
     print(f"  speed ratio py3langid vs langdetect: {ratio:.1f}x")
 
@@ -104,7 +106,9 @@ def throughput_benchmark() -> None:
     for reward in REWARDS:
         params = {"language": "en"} if reward.name == "format.language" else {}
         start = time.perf_counter()
-        reward.score(samples, params) if reward.mode == "group" else [reward.score([s], params) for s in samples]
+        reward.score(samples, params) if reward.mode == "group" else [
+            reward.score([s], params) for s in samples
+        ]
         elapsed = time.perf_counter() - start
         direct_total += elapsed
         print(f"  {reward.name:24s} {len(samples) / elapsed:10.0f}")
@@ -113,7 +117,9 @@ def throughput_benchmark() -> None:
     # timing is the format rewards' and the engine's
     even = r"<answer>\n\d*[02468]\n</answer>"
     specs = [RewardSpec("regex_match", id="math.accuracy", params={"pattern": even})]
-    specs += [RewardSpec(r.name, params={"language": "en"} if r.name == "format.language" else {}) for r in REWARDS]
+    specs += [
+        RewardSpec(r.name, params={"language": "en"} if r.name == "format.language" else {}) for r in REWARDS
+    ]
     times = []
     for _ in range(2):
         with ScoringEngine(specs, cache_size=0) as engine:
@@ -121,8 +127,10 @@ def throughput_benchmark() -> None:
             engine.score([s.with_scores({}) for s in samples])
             times.append(time.perf_counter() - start)
     engine_time = statistics.median(times)
-    print(f"  all 11 direct: {direct_total:.2f} s; through ScoringEngine (threads, no cache): {engine_time:.2f} s "
-          f"(ratio {engine_time / direct_total:.2f}x, plus regex_match for correctness)")
+    print(
+        f"  all 11 direct: {direct_total:.2f} s; through ScoringEngine (threads, no cache): {engine_time:.2f} s "
+        f"(ratio {engine_time / direct_total:.2f}x, plus regex_match for correctness)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 import pytest
 from rewardkit import RewardParamsError
 from rewardkit.testing import score_one
-
 from rewardkit_format import language_consistency
 from rewardkit_format.language import language_of
 
@@ -13,12 +12,18 @@ ZH = "她四月卖了48个夹子，五月卖了一半，所以一共卖了72个�
 FR = "Elle a vendu 48 pinces en avril et la moitié en mai, donc elle en a vendu 72 au total."
 
 
-@pytest.mark.parametrize("text, lang", [
-    (EN_PROMPT, "en"), (ZH, "zh"), (FR, "fr"),
-    ("二と三を足すといくつになりますか？", "ja"), ("둘 더하기 셋은 얼마입니까?", "ko"),
-    ("Сколько будет, если сложить два и три? Объясните решение подробно.", "ru"),
-    ("$$x^2 + 1$$ `code`", None),
-])
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        (EN_PROMPT, "en"),
+        (ZH, "zh"),
+        (FR, "fr"),
+        ("二と三を足すといくつになりますか？", "ja"),
+        ("둘 더하기 셋은 얼마입니까?", "ko"),
+        ("Сколько будет, если сложить два и три? Объясните решение подробно.", "ru"),
+        ("$$x^2 + 1$$ `code`", None),
+    ],
+)
 def test_language_of(text, lang):
     assert language_of(text) == lang
 
@@ -26,7 +31,9 @@ def test_language_of(text, lang):
 def test_same_language_scores_one():
     s = score_one(language_consistency, EN, prompt=EN_PROMPT)
     assert s.value == 1.0 and s.details["target"] == "en" and s.details["target_from"] == "prompt"
-    assert score_one(language_consistency, ZH, prompt="娜塔莉亚四月卖了48个夹子，她一共卖了多少？").value == 1.0
+    assert (
+        score_one(language_consistency, ZH, prompt="娜塔莉亚四月卖了48个夹子，她一共卖了多少？").value == 1.0
+    )
 
 
 def test_other_language_scores_zero():
@@ -52,7 +59,9 @@ def test_markup_is_not_language():
 
 def test_target_from_param_or_column():
     assert score_one(language_consistency, FR, prompt=EN_PROMPT, params={"language": "fr"}).value == 1.0
-    by_row = score_one(language_consistency, FR, prompt=EN_PROMPT, params={"language_column": "lang"}, lang="fr-FR")
+    by_row = score_one(
+        language_consistency, FR, prompt=EN_PROMPT, params={"language_column": "lang"}, lang="fr-FR"
+    )
     assert by_row.value == 1.0 and by_row.details["target"] == "fr"
 
 
@@ -64,9 +73,16 @@ def test_not_applicable_without_text():
 def test_undecidable_prompt_uses_the_fallback_language():
     s = score_one(language_consistency, EN, prompt="Compute $12 + 30$.")
     assert s.value == 1.0 and s.details["target_from"] == "fallback"
-    assert score_one(language_consistency, FR, prompt="Compute $12 + 30$.",
-                     params={"fallback_language": "fr"}).value == 1.0
-    assert score_one(language_consistency, EN, prompt="12 + 30 = ?", params={"fallback_language": ""}).value is None
+    assert (
+        score_one(
+            language_consistency, FR, prompt="Compute $12 + 30$.", params={"fallback_language": "fr"}
+        ).value
+        == 1.0
+    )
+    assert (
+        score_one(language_consistency, EN, prompt="12 + 30 = ?", params={"fallback_language": ""}).value
+        is None
+    )
 
 
 def test_short_formula_laden_sentences_still_count_as_the_target():
@@ -76,7 +92,9 @@ def test_short_formula_laden_sentences_still_count_as_the_target():
 
 
 def test_real_gsm8k_answers_are_in_their_questions_language(gsm8k):
-    scored = [score_one(language_consistency, row["answer"], prompt=row["question"]).value for row in gsm8k[:300]]
+    scored = [
+        score_one(language_consistency, row["answer"], prompt=row["question"]).value for row in gsm8k[:300]
+    ]
     assert all(v is not None for v in scored)
     assert sum(v == 1.0 for v in scored) >= 0.97 * len(scored)
 

@@ -5,7 +5,6 @@ import math
 import pytest
 from rewardkit import RewardParamsError, Score
 from rewardkit.testing import make_sample, score_one
-
 from rewardkit_format import cosine_length, kimi_length, soft_overlong, thinking_budget
 
 
@@ -43,8 +42,12 @@ def test_kimi_equal_lengths_give_zero():
 
 
 def test_kimi_splits_a_mixed_batch_by_group():
-    batch = [judged(10, True, group="a"), judged(100, True, group="b"), judged(30, True, group="a"),
-             judged(200, True, group="b")]
+    batch = [
+        judged(10, True, group="a"),
+        judged(100, True, group="b"),
+        judged(30, True, group="a"),
+        judged(200, True, group="b"),
+    ]
     assert values(kimi_length.score(batch, {})) == pytest.approx([0.5, 0.5, -0.5, -0.5])
 
 
@@ -58,7 +61,8 @@ def test_kimi_threshold_and_dependency_id():
 
 def test_failed_verification_is_unknown_not_wrong():
     failed = make_sample("x", prompt="2+3?", group="q1", completion_ids=[1]).with_scores(
-        {"math.accuracy": Score(0.0, reason="error", error="TimeoutError: sympy took too long")})
+        {"math.accuracy": Score(0.0, reason="error", error="TimeoutError: sympy took too long")}
+    )
     out = kimi_length.score([failed, judged(10, True)], {})
     assert out[0].value is None and "TimeoutError" in out[0].reason
     assert cosine_length.score([failed], {})[0].value is None
@@ -72,20 +76,30 @@ def test_kimi_missing_dependency_says_what_to_add():
 
 def test_kimi_unknown_correctness_is_not_applicable_but_length_still_counts():
     unknown = make_sample("x " * 50, prompt="2+3?", group="q1", completion_ids=list(range(50))).with_scores(
-        {"math.accuracy": Score.not_applicable("no gold answer")})
+        {"math.accuracy": Score.not_applicable("no gold answer")}
+    )
     out = kimi_length.score([judged(10, True), unknown, judged(30, True)], {})
     assert out[1].value is None and "no gold answer" in out[1].reason
     assert values([out[0], out[2]]) == pytest.approx([0.5, 0.5 - 20 / 40])  # max is the unknown one's 50
 
 
-@pytest.mark.parametrize("length, value", [
-    (0, 0.0), (100, 0.0), (120, 0.0),          # up to max - cache = 120: no penalty
-    (121, -1 / 40), (140, -0.5), (160, -1.0),  # linear inside the cache
-    (161, -1.0), (10_000, -1.0),               # beyond max
-])
+@pytest.mark.parametrize(
+    "length, value",
+    [
+        (0, 0.0),
+        (100, 0.0),
+        (120, 0.0),  # up to max - cache = 120: no penalty
+        (121, -1 / 40),
+        (140, -0.5),
+        (160, -1.0),  # linear inside the cache
+        (161, -1.0),
+        (10_000, -1.0),  # beyond max
+    ],
+)
 def test_overlong_dapo_formula(length, value):
-    s = score_one(soft_overlong, "x", params={"max_length": 160, "cache_length": 40},
-                  completion_ids=list(range(length)))
+    s = score_one(
+        soft_overlong, "x", params={"max_length": 160, "cache_length": 40}, completion_ids=list(range(length))
+    )
     assert s.value == pytest.approx(value)
     assert s.details["soft_start"] == 120
 
@@ -116,8 +130,14 @@ def test_cosine_shape():
     assert c[0] == pytest.approx(2.0) and c[1] == pytest.approx(1.5) and c[0] > c[1] > c[2] > 1.0
     assert w[0] == pytest.approx(-10.0) and w[1] == pytest.approx(-5.0) and w[0] < w[1] < w[2] < 0.0
     assert cosine_length.score([judged(1000, True)], p)[0].value == -10.0  # exceed value
-    small = {"max_length": 1000, "min_value_correct": 0.5, "max_value_correct": 1.0,
-             "min_value_wrong": -1.0, "max_value_wrong": -0.5, "exceed_value": -1.0}
+    small = {
+        "max_length": 1000,
+        "min_value_correct": 0.5,
+        "max_value_correct": 1.0,
+        "min_value_wrong": -1.0,
+        "max_value_wrong": -0.5,
+        "exceed_value": -1.0,
+    }
     assert cosine_length.score([judged(0, True)], small)[0].value == pytest.approx(1.0)
     assert cosine_length.score([judged(0, False)], small)[0].value == pytest.approx(-1.0)
 

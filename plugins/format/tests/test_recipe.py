@@ -7,7 +7,6 @@ import pytest
 from rewardkit import RewardKit, ScoringEngine
 from rewardkit.recipe import load_recipe
 from rewardkit.testing import make_sample, shared_data_dir
-
 from rewardkit_format.plugin import REWARDS
 
 RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "reasoning_shaping.yaml"
@@ -37,12 +36,23 @@ def test_reasoning_shaping_recipe_scores_math500_groups(kit):
     samples, expected = [], []
     for row in rows:
         # a GRPO group of 4 per prompt; lengths 50..500, so lambda = 0.5 - (L - 50) / 450
-        group = ((100, row["answer"], 1.0, 0.5 - 50 / 450), (300, row["answer"], 1.0, 0.5 - 250 / 450),
-                 (50, "-12345", 0.0, 0.0), (500, "-12345", 0.0, -0.5))  # wrong: min(0, lambda)
+        group = (
+            (100, row["answer"], 1.0, 0.5 - 50 / 450),
+            (300, row["answer"], 1.0, 0.5 - 250 / 450),
+            (50, "-12345", 0.0, 0.0),
+            (500, "-12345", 0.0, -0.5),
+        )  # wrong: min(0, lambda)
         for n_tokens, answer, accuracy, kimi in group:
             text = f"<think>\n{row['solution']}\n</think>\nThe answer is $\\boxed{{{answer}}}$."
-            samples.append(make_sample(text, prompt=row["problem"], answer=row["answer"], domain="math",
-                                       completion_ids=list(range(n_tokens))))
+            samples.append(
+                make_sample(
+                    text,
+                    prompt=row["problem"],
+                    answer=row["answer"],
+                    domain="math",
+                    completion_ids=list(range(n_tokens)),
+                )
+            )
             expected.append((accuracy, kimi))
     with ScoringEngine(recipe.reward_specs(), kit=kit) as engine:
         scored = engine.score(samples)
@@ -71,8 +81,10 @@ def test_bad_param_values_are_reported_before_scoring(kit, tmp_path):
     with pytest.raises(RewardParamsError, match="write max_penalty: -0.5"):
         ScoringEngine([RewardSpec("format.repetition", params={"max_penalty": 0.5})], kit=kit)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nrewards:\n  - name: format.overlong\n    params: {max_length: 100, cache_length: 200}\n"
-                   "  - name: format.language\n    params: {language: English}\n")
+    bad.write_text(
+        "name: bad\nrewards:\n  - name: format.overlong\n    params: {max_length: 100, cache_length: 200}\n"
+        "  - name: format.language\n    params: {language: English}\n"
+    )
     with pytest.raises(RecipeError) as err:
         load_recipe(bad, kit=kit)
     assert "must not exceed max_length" in str(err.value) and "ISO 639-1" in str(err.value)
@@ -82,7 +94,6 @@ def test_rewards_pickle_with_their_checks(kit):
     import pickle
 
     from rewardkit import RewardParamsError
-
     from rewardkit_format import repetition_penalty
     from rewardkit_format.checks import CheckedReward
 
@@ -103,11 +114,16 @@ def test_rewards_pickle_with_their_checks(kit):
 def test_process_executor_scores_format_rewards(kit):
     from rewardkit import RewardSpec
 
-    specs = [RewardSpec("regex_match", id="acc", params={"pattern": r"answer is 5\b"}),
-             RewardSpec("format.kimi_length", params={"correctness": "acc"}),
-             RewardSpec("format.think", params={"strict": True}), RewardSpec("format.repetition")]
-    samples = [make_sample(f"<think>\nadd {'again ' * n}\n</think>\nThe answer is {answer}.", prompt="What is 2+3?")
-               for n, answer in ((1, 5), (9, 5), (5, 4))]
+    specs = [
+        RewardSpec("regex_match", id="acc", params={"pattern": r"answer is 5\b"}),
+        RewardSpec("format.kimi_length", params={"correctness": "acc"}),
+        RewardSpec("format.think", params={"strict": True}),
+        RewardSpec("format.repetition"),
+    ]
+    samples = [
+        make_sample(f"<think>\nadd {'again ' * n}\n</think>\nThe answer is {answer}.", prompt="What is 2+3?")
+        for n, answer in ((1, 5), (9, 5), (5, 4))
+    ]
     with ScoringEngine(specs, kit=kit, executor="process", workers=1) as engine:
         scored = engine.score(samples)
     assert [s.scores["acc"].value for s in scored] == [1.0, 1.0, 0.0]
@@ -123,9 +139,11 @@ def test_trl_reward_functions_use_completion_ids(kit):
     # GRPO calls reward functions with the group's prompts repeated and TRL's token ids per completion
     from rewardkit import RewardSpec
 
-    specs = [RewardSpec("regex_match", id="acc", params={"pattern": r"\b5\b"}),
-             RewardSpec("format.kimi_length", params={"correctness": "acc"}),
-             RewardSpec("format.overlong", params={"max_length": 300, "cache_length": 100})]
+    specs = [
+        RewardSpec("regex_match", id="acc", params={"pattern": r"\b5\b"}),
+        RewardSpec("format.kimi_length", params={"correctness": "acc"}),
+        RewardSpec("format.overlong", params={"max_length": 300, "cache_length": 100}),
+    ]
     with ScoringEngine(specs, kit=kit) as engine:
         acc, kimi, overlong = engine.trl_reward_funcs()
         prompts = [[{"role": "user", "content": "What is 2+3?"}]] * 3

@@ -3,7 +3,6 @@
 import pytest
 from rewardkit import RewardParamsError
 from rewardkit.testing import score_one
-
 from rewardkit_format import repetition_penalty
 
 

@@ -3,43 +3,48 @@
 import pytest
 from rewardkit import RewardParamsError
 from rewardkit.testing import score_one
-
 from rewardkit_format import answer_tags, code_block, reasoning_steps, tag_count, think_format
 
 R1 = "<think>\nWe add 2 and 3.\n</think>\nThe answer is 5."
 R1_TAGGED = "<think>\nWe add 2 and 3.\n</think>\n<answer>\n5\n</answer>"
 
 
-@pytest.mark.parametrize("completion, strict, answer_tag", [
-    (R1, True, ""),
-    (R1 + "\n", True, ""),
-    (R1_TAGGED, True, "answer"),
-    ("  <think>We add.</think>   The answer is 5.", False, ""),
-    ("<think>We add.</think><answer>5</answer>", False, "answer"),
-    (R1_TAGGED, False, "answer"),
-])
+@pytest.mark.parametrize(
+    "completion, strict, answer_tag",
+    [
+        (R1, True, ""),
+        (R1 + "\n", True, ""),
+        (R1_TAGGED, True, "answer"),
+        ("  <think>We add.</think>   The answer is 5.", False, ""),
+        ("<think>We add.</think><answer>5</answer>", False, "answer"),
+        (R1_TAGGED, False, "answer"),
+    ],
+)
 def test_think_accepts(completion, strict, answer_tag):
     s = score_one(think_format, completion, params={"strict": strict, "answer_tag": answer_tag})
     assert s.value == 1.0, s.reason
     assert s.details["form"] == ("strict" if strict else "lenient")
 
 
-@pytest.mark.parametrize("completion, strict, answer_tag, why", [
-    ("The answer is 5.", False, "", "no <think>"),
-    ("<think>\nthinking forever", False, "", "never closed"),
-    ("<think>\n\n</think>\n5", False, "", "empty thinking"),
-    ("<think>\nok\n</think>\n   ", False, "", "no answer"),
-    ("<think>a</think><think>b</think> 5", False, "", "expected exactly one"),
-    ("Sure! <think>\nok\n</think>\n5", False, "", "text before"),
-    ("</think> 5 <think>", False, "", "comes before"),
-    ("<think>ok</think>5", True, "", "own lines"),
-    ("<think>\nok\n</think>5", True, "", "newline right after"),
-    ("<think>\nok\n</think>\n<answer>5</answer>", True, "answer", "strict form"),
-    ("<think>\nok\n</think>\n<answer>\n5\n</answer> trailing", True, "answer", "strict form"),
-    ("<think>ok</think> 5", False, "answer", "expected one <answer>"),
-    ("<think>ok</think> so <answer>5</answer>", False, "answer", "only whitespace"),
-    ("<think>ok</think><answer> </answer>", False, "answer", "empty <answer>"),
-])
+@pytest.mark.parametrize(
+    "completion, strict, answer_tag, why",
+    [
+        ("The answer is 5.", False, "", "no <think>"),
+        ("<think>\nthinking forever", False, "", "never closed"),
+        ("<think>\n\n</think>\n5", False, "", "empty thinking"),
+        ("<think>\nok\n</think>\n   ", False, "", "no answer"),
+        ("<think>a</think><think>b</think> 5", False, "", "expected exactly one"),
+        ("Sure! <think>\nok\n</think>\n5", False, "", "text before"),
+        ("</think> 5 <think>", False, "", "comes before"),
+        ("<think>ok</think>5", True, "", "own lines"),
+        ("<think>\nok\n</think>5", True, "", "newline right after"),
+        ("<think>\nok\n</think>\n<answer>5</answer>", True, "answer", "strict form"),
+        ("<think>\nok\n</think>\n<answer>\n5\n</answer> trailing", True, "answer", "strict form"),
+        ("<think>ok</think> 5", False, "answer", "expected one <answer>"),
+        ("<think>ok</think> so <answer>5</answer>", False, "answer", "only whitespace"),
+        ("<think>ok</think><answer> </answer>", False, "answer", "empty <answer>"),
+    ],
+)
 def test_think_rejects(completion, strict, answer_tag, why):
     s = score_one(think_format, completion, params={"strict": strict, "answer_tag": answer_tag})
     assert s.value == 0.0
@@ -79,13 +84,16 @@ def test_answer_tags():
     assert score_one(answer_tags, "<final>5</final>", params={"tag": "final"}).value == 1.0
 
 
-@pytest.mark.parametrize("completion, value", [
-    ("<think>\na\n</think>\n<answer>\n5\n</answer>", 1.0),
-    ("<think>a</think> 5", 0.5),                              # answer tags missing
-    ("<think>a</think><answer>5", 0.75),                      # closing answer tag missing
-    ("<think>a</think><think>b</think><answer>5</answer>", 0.5),  # think tags twice: no credit for them
-    ("plain text", 0.0),
-])
+@pytest.mark.parametrize(
+    "completion, value",
+    [
+        ("<think>\na\n</think>\n<answer>\n5\n</answer>", 1.0),
+        ("<think>a</think> 5", 0.5),  # answer tags missing
+        ("<think>a</think><answer>5", 0.75),  # closing answer tag missing
+        ("<think>a</think><think>b</think><answer>5</answer>", 0.5),  # think tags twice: no credit for them
+        ("plain text", 0.0),
+    ],
+)
 def test_tag_count_partial_credit(completion, value):
     assert score_one(tag_count, completion).value == pytest.approx(value)
 
@@ -103,7 +111,9 @@ CODE = "Here it is:\n```python\ndef add(a, b):\n    return a + b\n```\nDone."
 def test_code_block_accepts_language_and_aliases():
     assert score_one(code_block, CODE).value == 1.0
     assert score_one(code_block, CODE.replace("```python", "```py")).value == 1.0
-    assert score_one(code_block, CODE.replace("```python", "~~~python3").replace("```\n", "~~~\n")).value == 1.0
+    assert (
+        score_one(code_block, CODE.replace("```python", "~~~python3").replace("```\n", "~~~\n")).value == 1.0
+    )
     assert score_one(code_block, "```js\nlet x = 1;\n```", params={"language": "javascript"}).value == 1.0
     assert score_one(code_block, "```\nx = 1\n```", params={"language": ""}).value == 1.0
 
@@ -137,11 +147,17 @@ def test_steps():
     three = "Step 1: read.\nStep 2: add.\nStep 3: answer."
     assert score_one(reasoning_steps, three).value == 1.0
     assert score_one(reasoning_steps, "1. read\n2. add").value == pytest.approx(2 / 3)
-    assert score_one(reasoning_steps, "First, read.\nNext, add.\n- check\nFinally, answer.").details["steps"] == 4
+    assert (
+        score_one(reasoning_steps, "First, read.\nNext, add.\n- check\nFinally, answer.").details["steps"]
+        == 4
+    )
     assert score_one(reasoning_steps, "The answer is 5.").value == 0.0
     # "first" mid-sentence and numbers inside a line are no markers
     assert score_one(reasoning_steps, "I first thought 2.5 was right.").value == 0.0
-    assert score_one(reasoning_steps, "Claim A. Claim B.", params={"pattern": r"Claim", "min_steps": 2}).value == 1.0
+    assert (
+        score_one(reasoning_steps, "Claim A. Claim B.", params={"pattern": r"Claim", "min_steps": 2}).value
+        == 1.0
+    )
 
 
 def test_steps_params():

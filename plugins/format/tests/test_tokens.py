@@ -3,7 +3,6 @@
 import pytest
 from rewardkit import RewardParamsError
 from rewardkit.testing import make_sample, score_one
-
 from rewardkit_format import soft_overlong
 from rewardkit_format.tokens import approx_pieces, completion_length, count_text, words
 
@@ -31,8 +30,9 @@ def local_tokenizer(tmp_path_factory, gsm8k):
 
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["[UNK]"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["[UNK]"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator([row["question"] for row in gsm8k], trainer)
     path = tmp_path_factory.mktemp("tok")
     PreTrainedTokenizerFast(tokenizer_object=tok).save_pretrained(str(path))
@@ -49,7 +49,9 @@ def test_tokenizer_param_counts_real_tokens(local_tokenizer, gsm8k):
     # a length reward uses it when no completion_ids are given, and says so
     s = score_one(soft_overlong, text, params={"tokenizer": path, "max_length": n + 1, "cache_length": 1})
     assert s.details["length_method"] == f"tokenizer:{path}" and s.value == 0.0
-    over = score_one(soft_overlong, text + " more", params={"tokenizer": path, "max_length": n + 1, "cache_length": 1})
+    over = score_one(
+        soft_overlong, text + " more", params={"tokenizer": path, "max_length": n + 1, "cache_length": 1}
+    )
     assert over.value == -1.0
 
 

@@ -15,7 +15,17 @@ from .tokens import Length, completion_length
 
 __version__ = "0.1.0"
 __all__ = [
-    "Length", "answer_tags", "code_block", "completion_length", "cosine_length", "kimi_length",
-    "language_consistency", "reasoning_steps", "repetition_penalty", "soft_overlong", "tag_count",
-    "thinking_budget", "think_format",
+    "Length",
+    "answer_tags",
+    "code_block",
+    "completion_length",
+    "cosine_length",
+    "kimi_length",
+    "language_consistency",
+    "reasoning_steps",
+    "repetition_penalty",
+    "soft_overlong",
+    "tag_count",
+    "think_format",
+    "thinking_budget",
 ]

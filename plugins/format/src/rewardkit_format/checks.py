@@ -9,8 +9,9 @@ check runs again on every direct call (``reward(sample, ...)``, ``reward.score(.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from rewardkit import Reward, RewardParamsError
 

@@ -40,15 +40,21 @@ def verdict(sample: Sample, reward_name: str, correctness: str, threshold: float
     dep = sample.scores.get(correctness)
     if dep is None:
         known = ", ".join(sorted(sample.scores)) or "none"
-        return Verdict(None, Score.failed(
-            f"{reward_name} reads correctness from reward {correctness!r}, which did not run for this "
-            f"sample (results available: {known}); add {correctness!r} to the recipe's rewards, or set "
-            f"params.correctness to the id of your accuracy reward"
-        ))
+        return Verdict(
+            None,
+            Score.failed(
+                f"{reward_name} reads correctness from reward {correctness!r}, which did not run for this "
+                f"sample (results available: {known}); add {correctness!r} to the recipe's rewards, or set "
+                f"params.correctness to the id of your accuracy reward"
+            ),
+        )
     if dep.value is None or dep.error is not None:
         # a verifier that failed or timed out does not know: neither reward nor punish the length
         why = dep.error or dep.reason or "no value"
-        return Verdict(None, Score.not_applicable(
-            f"correctness unknown: {correctness!r} gave no value ({why})", correctness_reward=correctness
-        ))
+        return Verdict(
+            None,
+            Score.not_applicable(
+                f"correctness unknown: {correctness!r} gave no value ({why})", correctness_reward=correctness
+            ),
+        )
     return Verdict(dep.value >= threshold)

@@ -37,10 +37,22 @@ _SCRIPT_OF_CHAR = [(name, re.compile(f"[{ranges}]")) for name, ranges in _SCRIPT
 _SCRIPT_LANGUAGE = {"Han": "zh", "Kana": "ja", "Hangul": "ko", "Greek": "el", "Hebrew": "he", "Thai": "th"}
 #: The scripts a language is written in (Latin when not listed).
 _LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
-    "zh": ("Han",), "ja": ("Han", "Kana"), "ko": ("Hangul",), "el": ("Greek",), "he": ("Hebrew",),
-    "th": ("Thai",), "ru": ("Cyrillic",), "uk": ("Cyrillic",), "bg": ("Cyrillic",), "mk": ("Cyrillic",),
-    "ar": ("Arabic",), "fa": ("Arabic",), "ur": ("Arabic",),
-    "hi": ("Devanagari",), "mr": ("Devanagari",), "ne": ("Devanagari",),
+    "zh": ("Han",),
+    "ja": ("Han", "Kana"),
+    "ko": ("Hangul",),
+    "el": ("Greek",),
+    "he": ("Hebrew",),
+    "th": ("Thai",),
+    "ru": ("Cyrillic",),
+    "uk": ("Cyrillic",),
+    "bg": ("Cyrillic",),
+    "mk": ("Cyrillic",),
+    "ar": ("Arabic",),
+    "fa": ("Arabic",),
+    "ur": ("Arabic",),
+    "hi": ("Devanagari",),
+    "mr": ("Devanagari",),
+    "ne": ("Devanagari",),
 }
 
 #: Markup that is no language: fenced and inline code, LaTeX math and commands, tags, URLs.
@@ -254,5 +266,8 @@ def language_consistency(
     for p in pieces:
         key = p.language or f"?{p.script}"
         by_language[key] = by_language.get(key, 0) + p.words
-    return Score(same / total, reason=f"{same}/{total} words in {target}",
-                 details={"target": target, "target_from": source, "words_by_language": by_language})
+    return Score(
+        same / total,
+        reason=f"{same}/{total} words in {target}",
+        details={"target": target, "target_from": source, "words_by_language": by_language},
+    )

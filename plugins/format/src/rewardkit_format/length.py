@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
@@ -57,8 +58,18 @@ def kimi_length(
                 continue
             lam = 0.0 if hi == lo else 0.5 - (lengths[i].tokens - lo) / (hi - lo)
             value = lam if v.correct else min(0.0, lam)
-            results[i] = Score(value, reason="correct" if v.correct else "wrong", details=_len_details(
-                lengths[i], group_min=lo, group_max=hi, group_size=len(idx), correct=v.correct, **{"lambda": lam}))
+            results[i] = Score(
+                value,
+                reason="correct" if v.correct else "wrong",
+                details=_len_details(
+                    lengths[i],
+                    group_min=lo,
+                    group_max=hi,
+                    group_size=len(idx),
+                    correct=v.correct,
+                    **{"lambda": lam},
+                ),
+            )
     return [r if r is not None else Score.failed("internal: sample not scored") for r in results]
 
 
@@ -99,8 +110,16 @@ def soft_overlong(
     return Score(value, reason=why, details=_len_details(length, soft_start=start, max_length=max_length))
 
 
-def _check_cosine(*, max_length: int, min_value_correct: float, max_value_correct: float, min_value_wrong: float,
-                  max_value_wrong: float, exceed_value: float, **params: Any) -> None:
+def _check_cosine(
+    *,
+    max_length: int,
+    min_value_correct: float,
+    max_value_correct: float,
+    min_value_wrong: float,
+    max_value_wrong: float,
+    exceed_value: float,
+    **params: Any,
+) -> None:
     check_correctness(**params)
     whole("max_length", max_length, minimum=1, example="max_length: 4096")
     number("min_value_correct", min_value_correct, "min_value_correct: 1.0")
@@ -164,17 +183,21 @@ def _thinking(text: str, think_tag: str) -> tuple[str, bool]:
     body = text if end < 0 else text[:end]
     start = body.find(t_open)
     if start >= 0:
-        body = body[start + len(t_open):]
+        body = body[start + len(t_open) :]
     return body, end >= 0
 
 
 def _check_budget(*, budget: int | None, target: str, alpha: float, min_value: float, **_: Any) -> None:
     if target not in ("max", "exact"):
-        raise RewardParamsError(f"target must be 'max' (a ceiling) or 'exact' (hit the budget), not {target!r}")
+        raise RewardParamsError(
+            f"target must be 'max' (a ceiling) or 'exact' (hit the budget), not {target!r}"
+        )
     number("alpha", alpha, "alpha: 0.0003")
     number("min_value", min_value, "min_value: -1.0")
     if alpha < 0 or min_value > 0:
-        raise RewardParamsError("alpha must be >= 0 and min_value <= 0 (a penalty); e.g. alpha: 0.0003, min_value: -1.0")
+        raise RewardParamsError(
+            "alpha must be >= 0 and min_value <= 0 (a penalty); e.g. alpha: 0.0003, min_value: -1.0"
+        )
     if budget is not None:
         whole("budget", budget, minimum=0, example="budget: 1024")
 
@@ -203,7 +226,9 @@ def thinking_budget(
     row_budget = sample.column(budget_column) if budget_column else None
     b = row_budget if row_budget is not None else budget
     if b is None:
-        return Score.not_applicable(f"no thinking budget: set params.budget or give rows a {budget_column!r} column")
+        return Score.not_applicable(
+            f"no thinking budget: set params.budget or give rows a {budget_column!r} column"
+        )
     try:
         b = int(b)
     except (TypeError, ValueError):
@@ -213,5 +238,9 @@ def thinking_budget(
     over = length.tokens - b
     miss = max(0, over) if target == "max" else abs(over)
     value = max(float(min_value), -alpha * miss)
-    why = "within budget" if miss == 0 else (f"{over} tokens over budget" if over > 0 else f"{-over} tokens under target")
+    why = (
+        "within budget"
+        if miss == 0
+        else (f"{over} tokens over budget" if over > 0 else f"{-over} tokens under target")
+    )
     return Score(value, reason=why, details=_len_details(length, budget=b, closed=closed, target=target))

@@ -34,8 +34,11 @@ def repetition_penalty(sample: Sample, *, ngram_size: int = 3, max_penalty: floa
     total = len(tokens) - ngram_size + 1
     if total <= 0:
         return Score(0.0, reason=f"fewer than {ngram_size} words", details={"ngrams": 0})
-    unique = len({tuple(tokens[i:i + ngram_size]) for i in range(total)})
+    unique = len({tuple(tokens[i : i + ngram_size]) for i in range(total)})
     repeated = 1.0 - unique / total
     value = float(max_penalty) * repeated if repeated else 0.0  # no -0.0 in logs
-    return Score(value, reason=f"{repeated:.0%} repeated {ngram_size}-grams",
-                 details={"ngrams": total, "unique_ngrams": unique})
+    return Score(
+        value,
+        reason=f"{repeated:.0%} repeated {ngram_size}-grams",
+        details={"ngrams": total, "unique_ngrams": unique},
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
@@ -35,7 +36,8 @@ def _answer_after(rest: str, answer_tag: str, strict: bool) -> tuple[str | None,
     a_open, a_close = f"<{answer_tag}>", f"</{answer_tag}>"
     n_open, n_close = rest.count(a_open), rest.count(a_close)
     if n_open != 1 or n_close != 1:
-        return f"expected one {a_open}...{a_close} after the thinking, found {n_open} {a_open} and {n_close} {a_close}", ""
+        found = f"found {n_open} {a_open} and {n_close} {a_close}"
+        return f"expected one {a_open}...{a_close} after the thinking, {found}", ""
     if strict:
         m = re.fullmatch(rf"\n{re.escape(a_open)}\n(.*?)\n{re.escape(a_close)}\s*", rest, re.DOTALL)
         if m is None:
@@ -98,16 +100,24 @@ def think_format(
         return fail(f"{t_close} comes before {t_open}")
     if text[:start].strip() or (strict and start > 0):
         return fail(f"text before {t_open}")
-    thinking = text[start + len(t_open):end]
+    thinking = text[start + len(t_open) : end]
     if strict and not (thinking.startswith("\n") and thinking.endswith("\n") and len(thinking) >= 2):
         return fail(f"strict form puts {t_open} and {t_close} on their own lines")
     if not thinking.strip():
         return fail("empty thinking")
-    why, answer = _answer_after(text[end + len(t_close):], answer_tag, strict)
+    why, answer = _answer_after(text[end + len(t_close) :], answer_tag, strict)
     if why:
         return fail(why)
-    return Score(1.0, reason=f"{form} format", details={
-        "form": form, "prefilled": prefilled, "thinking_chars": len(thinking.strip()), "answer_chars": len(answer)})
+    return Score(
+        1.0,
+        reason=f"{form} format",
+        details={
+            "form": form,
+            "prefilled": prefilled,
+            "thinking_chars": len(thinking.strip()),
+            "answer_chars": len(answer),
+        },
+    )
 
 
 def _check_answer_tags(*, tag: str, **_: Any) -> None:
@@ -130,10 +140,10 @@ def answer_tags(sample: Sample, *, tag: str = "answer", allow_text_after: bool =
     start, end = text.index(t_open), text.index(t_close)
     if end < start:
         return Score(0.0, reason=f"{t_close} comes before {t_open}")
-    content = text[start + len(t_open):end].strip()
+    content = text[start + len(t_open) : end].strip()
     if not content:
         return Score(0.0, reason=f"empty {t_open}")
-    if not allow_text_after and text[end + len(t_close):].strip():
+    if not allow_text_after and text[end + len(t_close) :].strip():
         return Score(0.0, reason=f"text after {t_close}")
     return Score(1.0, reason="one answer block", details={"answer": content[:200]})
 
@@ -167,8 +177,11 @@ def tag_count(sample: Sample, *, tags: Sequence[str] = ("think", "answer")) -> S
     good = sum(1 for c in counts.values() if c == 1)
     value = good / len(counts)
     wrong = [f"{marker} x{c}" for marker, c in counts.items() if c != 1]
-    return Score(value, reason="all tags once" if not wrong else "not once: " + ", ".join(wrong),
-                 details={"counts": counts})
+    return Score(
+        value,
+        reason="all tags once" if not wrong else "not once: " + ", ".join(wrong),
+        details={"counts": counts},
+    )
 
 
 #: Fence info strings that mean the same language.
@@ -203,9 +216,13 @@ def _language_names(language: str) -> set[str]:
 
 def _check_code(*, language: str, check_syntax: bool, **_: Any) -> None:
     if not isinstance(language, str):
-        raise RewardParamsError(f"language must be a fence language such as python, or \"\" for any, not {language!r}")
+        raise RewardParamsError(
+            f'language must be a fence language such as python, or "" for any, not {language!r}'
+        )
     if check_syntax and language and "python" not in _language_names(language):
-        raise RewardParamsError(f"check_syntax works for Python only; set check_syntax: false for {language!r}")
+        raise RewardParamsError(
+            f"check_syntax works for Python only; set check_syntax: false for {language!r}"
+        )
 
 
 @checked(_check_code)
@@ -217,14 +234,20 @@ def code_block(sample: Sample, *, language: str = "python", check_syntax: bool =
     ``python``. ``check_syntax`` (Python only) also requires the block to parse with ``ast``.
     """
     wanted = _language_names(language) if language else set()
-    blocks = [(m.group("info").strip().split(" ")[0].lower(), m.group("body")) for m in _FENCE.finditer(sample.completion_text)]
+    blocks = [
+        (m.group("info").strip().split(" ")[0].lower(), m.group("body"))
+        for m in _FENCE.finditer(sample.completion_text)
+    ]
     infos = [info for info, _ in blocks]
     if not blocks:
         return Score(0.0, reason="no closed fenced code block", details={"blocks": infos})
     candidates = [body for info, body in blocks if not wanted or info in wanted]
     if not candidates:
-        return Score(0.0, reason=f"no {language} block (found: {', '.join(i or '<none>' for i in infos)})",
-                     details={"blocks": infos})
+        return Score(
+            0.0,
+            reason=f"no {language} block (found: {', '.join(i or '<none>' for i in infos)})",
+            details={"blocks": infos},
+        )
     non_empty = [body for body in candidates if body.strip()]
     if not non_empty:
         return Score(0.0, reason="the code block is empty", details={"blocks": infos})
@@ -256,7 +279,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise RewardParamsError(f"pattern is not a valid regular expression ({exc}); fix it or drop it") from exc
+        raise RewardParamsError(
+            f"pattern is not a valid regular expression ({exc}); fix it or drop it"
+        ) from exc
 
 
 def _check_steps(*, min_steps: int, pattern: str, **_: Any) -> None:

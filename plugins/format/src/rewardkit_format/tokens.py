@@ -63,7 +63,7 @@ def load_tokenizer(name: str) -> Any:
             ) from exc
         try:
             tok = AutoTokenizer.from_pretrained(name)
-        except Exception as exc:  # noqa: BLE001 - any load failure gets the same advice
+        except Exception as exc:
             raise RewardParamsError(
                 f"could not load tokenizer {name!r} ({type(exc).__name__}: {exc}); pass the path of a "
                 "folder written by tokenizer.save_pretrained(), or drop params.tokenizer to use "
@@ -81,7 +81,9 @@ def count_text(text: str, tokenizer: str | None = None) -> Length:
     return Length(len(approx_pieces(text)), "approx")
 
 
-def completion_length(sample: Sample, tokenizer: str | None = None, ids_column: str = "completion_ids") -> Length:
+def completion_length(
+    sample: Sample, tokenizer: str | None = None, ids_column: str = "completion_ids"
+) -> Length:
     """The completion's length: its token ids when the row carries them, else :func:`count_text`."""
     ids = sample.column(ids_column)
     if ids is not None:
@@ -92,8 +94,9 @@ def completion_length(sample: Sample, tokenizer: str | None = None, ids_column: 
     return count_text(sample.completion_text, tokenizer)
 
 
-def segment_length(sample: Sample, segment: str, tokenizer: str | None = None,
-                   ids_column: str = "completion_ids") -> Length:
+def segment_length(
+    sample: Sample, segment: str, tokenizer: str | None = None, ids_column: str = "completion_ids"
+) -> Length:
     """Tokens in ``segment``, a part of the completion (e.g. the thinking).
 
     With a tokenizer the segment is tokenized directly. With only ``completion_ids`` the exact

@@ -153,3 +153,18 @@ def test_trl_reward_functions_use_completion_ids(kit):
         # lambda = 0.5 - (L - 100) / 200: 0.5, -0.5, -0.25 (wrong keeps the negative part)
         assert kimi(prompts, completions, completion_ids=ids) == pytest.approx([0.5, -0.5, -0.25])
         assert overlong(prompts, completions, completion_ids=ids) == pytest.approx([0.0, -1.0, -0.5])
+
+
+def test_every_reward_writes_json_details():
+    # `rewardkit score` writes details to JSONL: they must serialise for hits, misses and errors
+    from rewardkit import Score
+
+    texts = ["<think>\nStep 1: add.\nStep 2: done.\n</think>\n<answer>\n5\n</answer>", "no format at all 5 5 5 5",
+             "```python\ndef f(:\n```", "我们再算一次。" * 3]
+    for reward in REWARDS:
+        for i, text in enumerate(texts):
+            sample = make_sample(text, prompt="What is 2+3?", group="g", thinking_budget=3,
+                                 completion_ids=list(range(5 * i + 1)))
+            sample = sample.with_scores({"math.accuracy": Score(float(i % 2 == 0))})
+            for score in reward.score([sample], {"check_syntax": True} if reward.name == "format.code_block" else {}):
+                assert json.loads(json.dumps(score.to_dict()))["value"] == score.value, reward.name

@@ -1,10 +1,10 @@
-"""The warm interpreter behind the ``forkserver`` backend (run as a script, stdlib only).
+"""The per-slot helper behind the process, forkserver and bubblewrap backends (a script, stdlib only).
 
 It starts once per worker slot, imports the stdlib modules test code usually needs, then serves
 requests on a Unix socket: each request brings three pipe fds (stdin, stdout, stderr) and a JSON
 header. The server forks; the child drops to the slot uid, applies rlimits, starts a new session,
 enters the work dir with a scrubbed environment and runs the Python source in-process with
-``__name__ == "__main__"`` (or execs a non-Python command). The server reports the child's pid at
+``__name__ == "__main__"`` (forkserver) or execs the command (process, bubblewrap). The server reports the child's pid at
 once and its exit status and CPU time when it ends, then kills whatever the uid left running.
 
 Protocol on a stream socket: a 16-byte ASCII length carrying the three fds, then that many bytes of
@@ -59,7 +59,11 @@ def _child(req, fds):
         argv = req["argv"]
         python = req.get("python")
         if python is None:
-            os.execvpe(argv[0], argv, req["env"])
+            try:
+                os.execvpe(argv[0], argv, req["env"])
+            except OSError as exc:  # report like a shell would: 127 not found, 126 not executable
+                os.write(2, ("%s: %s\n" % (argv[0], exc.strerror)).encode())
+                os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
                                       errors="backslashreplace", write_through=True)

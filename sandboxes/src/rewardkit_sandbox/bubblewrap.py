@@ -13,11 +13,12 @@ import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from .base import Sandbox, sandbox_env
-from .execution import make_preexec, run_child
+from .base import sandbox_env
+from .launcher import LauncherSandbox, rlimits_dict
 from .slots import Slot, can_switch_uid, remove_tree
-from .types import Limits, RunRequest, RunResult
+from .types import Limits, RunRequest
 
 #: Where the work dir appears inside the sandbox.
 INNER_WORKDIR = "/work"
@@ -67,16 +68,17 @@ def bwrap_argv(workdir: str, tmpdir: str, command: list[str]) -> list[str]:
     return argv + command
 
 
-class BubblewrapSandbox(Sandbox):
+class BubblewrapSandbox(LauncherSandbox):
     """Namespaced runs via bubblewrap: no network, read-only system, private /tmp, own uid per slot."""
 
     name = "bubblewrap"
+    via_launcher = True
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return _probe()
+        return _probe() or super().unavailable_reason()
 
-    def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
+    def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
         # /tmp inside is a per-run directory on disk (not a tmpfs, whose pages no rlimit would bound).
         tmpdir = workdir.with_name(workdir.name + ".tmp")
         remove_tree(tmpdir)
@@ -85,18 +87,13 @@ class BubblewrapSandbox(Sandbox):
             os.chown(tmpdir, slot.uid, slot.gid)
         env = sandbox_env(INNER_WORKDIR, request.env)
         env["TMPDIR"] = "/tmp"
-        inner_limits = limits.with_(processes=limits.processes + BWRAP_PROCESSES)
-        return run_child(
-            bwrap_argv(str(workdir), str(tmpdir), list(request.command)), cwd=str(workdir), env=env,
-            stdin=request.stdin, limits=limits, backend=self.name,
-            preexec=make_preexec(inner_limits, nproc=slot.isolated_uid,
-                                 uid=slot.uid if slot.isolated_uid else None, gid=slot.gid),
-            on_kill=slot.kill_all, on_exit=slot.program_exited,
-            via_launcher=True,
-        )
+        return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir), "env": env,
+                "argv": bwrap_argv(str(workdir), str(tmpdir), [str(a) for a in request.command]),
+                "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None,
+                # bwrap makes its own network namespace (and needs none from us).
+                "isolate_network": False}
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         # /tmp and /dev/shm are private to the run, so there is no shared temp dir to sweep.
-        slot.kill_all()
         remove_tree(workdir)
         remove_tree(workdir.with_name(workdir.name + ".tmp"))

@@ -16,7 +16,7 @@ def backend_classes() -> dict[str, type[Sandbox]]:
     from .process import ProcessSandbox
 
     classes: dict[str, type[Sandbox]] = {"process": ProcessSandbox}
-    for module, cls_name in (("forkserver", "ForkServerSandbox"), ("bubblewrap", "BubblewrapSandbox"),
+    for module, cls_name in (("launcher", "ForkServerSandbox"), ("bubblewrap", "BubblewrapSandbox"),
                              ("docker_backend", "DockerSandbox")):
         try:
             mod = __import__(f"rewardkit_sandbox.{module}", fromlist=[cls_name])

@@ -7,34 +7,17 @@ group is killed on timeout, a kill of everything the uid owns after each run, an
 fresh empty network namespace. There is no filesystem namespace: the code sees the host's files
 that any unprivileged user may read, and may write to world-writable places such as /tmp (swept
 after each run). Use ``bubblewrap`` or ``docker`` for a private filesystem view.
+
+Runs are forked from a small per-slot helper and exec'd (see :mod:`rewardkit_sandbox.launcher`),
+which keeps the cost per run at a bare subprocess's, however large the calling process is.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .base import Sandbox, sandbox_env
-from .execution import can_isolate_network, make_preexec, run_child
-from .slots import Slot
-from .types import Limits, RunRequest, RunResult
+from .launcher import LauncherSandbox
 
 
-class ProcessSandbox(Sandbox):
+class ProcessSandbox(LauncherSandbox):
     """Runs each command as a bounded child process (always available; the weakest isolation)."""
 
     name = "process"
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return None
-
-    def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
-        wd = str(workdir)
-        uid = slot.uid if slot.isolated_uid else None
-        preexec = make_preexec(
-            # Without a dedicated uid RLIMIT_NPROC would count all of the caller's processes.
-            limits, nproc=slot.isolated_uid, uid=uid, gid=slot.gid, isolate_network=can_isolate_network(),
-        )
-        return run_child(request.command, cwd=wd, env=sandbox_env(wd, request.env), stdin=request.stdin,
-                         limits=limits, backend=self.name, preexec=preexec, on_kill=slot.kill_all,
-                         on_exit=slot.program_exited)

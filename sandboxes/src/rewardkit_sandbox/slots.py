@@ -53,13 +53,10 @@ class Slot:
     isolated_uid: bool
     _lock_fd: int | None = None
     _counter: int = field(default=0)
-    _swept: bool = field(default=False)
-    _program_done: bool = field(default=False)
 
     def new_workdir(self) -> Path:
         """A fresh, empty directory owned by the slot uid (mode 0700: other slots cannot look in)."""
         self._counter += 1
-        self._swept = self._program_done = False
         path = self.root / f"run{self._counter}"
         if path.exists():
             remove_tree(path)
@@ -69,19 +66,9 @@ class Slot:
         return path
 
     def kill_all(self) -> None:
-        """Kill every process running as this slot's uid (a no-op without a dedicated uid).
-
-        Skipped when the slot was already swept after its program exited: nothing of the uid can
-        have started since (the sweep is atomic with respect to fork).
-        """
-        if self.isolated_uid and not self._swept:
+        """Kill every process running as this slot's uid (a no-op without a dedicated uid)."""
+        if self.isolated_uid:
             kill_uid(self.uid)
-        self._swept = self._program_done
-
-    def program_exited(self) -> None:
-        """The run's main process is gone: sweep its leftovers; later sweeps of this run are no-ops."""
-        self._program_done = True
-        self.kill_all()
 
     def clean_shared_tmp(self) -> None:
         """Remove what the slot uid left in the world-writable temp dirs (/tmp, /var/tmp, /dev/shm)."""

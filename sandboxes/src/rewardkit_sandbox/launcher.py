@@ -1,14 +1,16 @@
-"""The ``forkserver`` backend: Python runs forked from a warm, pre-imported interpreter.
+"""Runs launched from a small pre-started helper process per worker slot (``_forkserver_main``).
 
-Starting CPython costs ~10 ms of the ~16 ms a tiny test takes. Here each worker slot keeps one
-interpreter (``_forkserver_main``) that already imported the common stdlib; a run is a ``fork()`` of
-it, after which the child applies the same isolation as the ``process`` backend (slot uid, rlimits,
-new session, scrubbed environment, fresh work dir, capped pipes) and executes the source with
-``__name__ == "__main__"``. Commands that are not ``python3 FILE`` / ``python3 -c CODE`` are exec'd
-from the forked child, so any command works, at process-backend speed.
+Forking the caller (a trainer with torch loaded, hundreds of MB mapped) for every run is slow, and
+setting a uid or rlimits in the child rules out ``vfork``. Instead each slot keeps one small root
+helper; a run is a ``fork()`` of that helper, after which the child applies the isolation (slot uid,
+rlimits, new session, empty network namespace when root, scrubbed environment, fresh work dir,
+capped pipes handed over with SCM_RIGHTS) and ``exec``s the command -- or, for the ``forkserver``
+backend, runs Python source in the already warm interpreter. When the program exits, the helper
+kills everything the slot uid still runs (children that called setsid included), which also closes
+the pipes such leftovers held.
 
-Same security model as ``process`` (own uid, rlimits, empty network namespace when root). The warm interpreter is the system ``python3`` on
-the sandbox PATH, so the code sees exactly the modules ``python3`` would.
+The helper is the system ``python3`` on the sandbox PATH, so in-process Python runs see exactly the
+modules ``python3`` would.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .base import BASE_ENV, Sandbox, SandboxError, sandbox_env
 from .execution import can_isolate_network, make_pipes, make_result, pump, rlimits_for
-from .slots import Slot
+from .slots import Slot, remove_tree
 from .types import Limits, RunRequest, RunResult
 
 _SERVER = Path(__file__).with_name("_forkserver_main.py")
@@ -88,15 +90,16 @@ class _Server:
                 self.proc.wait()
 
 
-class ForkServerSandbox(Sandbox):
-    """Python from a pre-started interpreter that forks per run (fastest; process-level isolation)."""
+class LauncherSandbox(Sandbox):
+    """Base of the backends whose runs are forked from a per-slot helper (see the module doc)."""
 
-    name = "forkserver"
+    #: Run ``python3 FILE`` / ``python3 -c CODE`` inside the warm helper instead of exec'ing python3.
+    in_process_python: ClassVar[bool] = False
+    #: The command is wrapped in a launcher (bwrap) that reports signal deaths as 128+N.
+    via_launcher: ClassVar[bool] = False
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        if sandbox_python() is None:
-            return f"no python3 on the sandbox PATH ({BASE_ENV['PATH']}): install python3 (apt-get install -y python3)"
         if not hasattr(socket, "send_fds"):
             return "needs Python >= 3.9 (socket.send_fds)"
         return None
@@ -121,16 +124,18 @@ class ForkServerSandbox(Sandbox):
             server = self._servers[slot.index] = _Server(self._python)
         return server
 
+    def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
+        """The helper request: argv, cwd, env, rlimits... (bubblewrap overrides it to wrap argv)."""
+        wd = str(workdir)
+        argv = [str(a) for a in request.command]
+        return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": wd,
+                "env": sandbox_env(wd, request.env), "argv": argv, "rlimits": rlimits_dict(limits, slot),
+                "python": _python_plan(argv, wd) if self.in_process_python else None,
+                "isolate_network": self._isolate_network}
+
     def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
         started = time.monotonic()
-        wd = str(workdir)
-        env = sandbox_env(wd, request.env)
-        argv = list(request.command)
-        rlimits = {_RLIMIT_NAMES[_rlimit_name(res)]: value
-                   for res, value in rlimits_for(limits, nproc=slot.isolated_uid)}
-        message = {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": wd, "env": env,
-                   "argv": argv, "rlimits": rlimits, "python": _python_plan(argv, wd),
-                   "isolate_network": self._isolate_network}
+        message = self._plan(slot, workdir, request, limits)
         server = self._server(slot)
         child_ends, parent_ends = make_pipes()
         try:
@@ -140,34 +145,59 @@ class ForkServerSandbox(Sandbox):
                 os.close(fd)
             server.close()
             self._servers.pop(slot.index, None)
-            return RunResult.failure(self.name, f"forkserver request failed: {exc}", time.monotonic() - started)
+            return RunResult.failure(self.name, f"sandbox helper request failed: {exc}",
+                                     time.monotonic() - started)
         finally:
             for fd in child_ends:
                 os.close(fd)
         data = request.stdin.encode() if isinstance(request.stdin, str) else bytes(request.stdin)
-        # No exit watch needed: the server sweeps the uid as soon as the program exits, which closes
+        # No exit watch needed: the helper sweeps the uid as soon as the program exits, which closes
         # the pipes that leftover background children held.
         out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
                                               int(limits.output_bytes))
         if timed_out or truncated:
+            # Killing the main process's group is enough: the helper, waiting on it, then sweeps the uid.
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            slot.kill_all()
         try:
             done = server.result()
         except SandboxError as exc:
             return RunResult.failure(self.name, str(exc), time.monotonic() - started)
-        return make_result(done["status"], done["cpu"], out, err, timed_out, truncated, limits,
-                           time.monotonic() - started, self.name)
+        return make_result(done["status"], None if self.via_launcher else done["cpu"], out, err, timed_out,
+                           truncated, limits, time.monotonic() - started, self.name,
+                           signal_from_code=self.via_launcher)
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
-        # The server already killed everything the slot uid owned when the child exited.
-        from .slots import remove_tree
-
+        # The helper already killed everything the slot uid ran, right when the program exited.
         remove_tree(workdir)
         slot.clean_shared_tmp()
+
+
+def rlimits_dict(limits: Limits, slot: Slot, extra_processes: int = 0) -> dict[str, int]:
+    """The helper's rlimit names -> values. Without a dedicated uid RLIMIT_NPROC would count all of
+    the caller's own processes, so it is only set on slot uids."""
+    pairs = rlimits_for(limits.with_(processes=limits.processes + extra_processes), nproc=slot.isolated_uid)
+    return {_RLIMIT_NAMES[_rlimit_name(res)]: value for res, value in pairs}
+
+
+class ForkServerSandbox(LauncherSandbox):
+    """Python from a pre-started, pre-imported interpreter that forks per run (fastest for Python).
+
+    ``python3 FILE`` and ``python3 -c CODE`` run inside the forked warm interpreter with
+    ``__name__ == "__main__"``; any other command is exec'd as in the ``process`` backend.
+    """
+
+    name = "forkserver"
+    in_process_python = True
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if sandbox_python() is None:
+            return (f"no python3 on the sandbox PATH ({BASE_ENV['PATH']}): install python3 "
+                    f"(apt-get install -y python3)")
+        return super().unavailable_reason()
 
 
 def _rlimit_name(res: int) -> str:

@@ -1,0 +1,34 @@
+"""`rewardkit score` with the code recipes, end to end (installed plugin, engine, sandbox)."""
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rewardkit.testing import shared_data_dir
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_score_humaneval_completions_with_the_recipe(tmp_path):
+    with gzip.open(shared_data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][:6]
+    rows[1]["canonical_solution"] = "    raise ValueError\n"
+    rows[2]["canonical_solution"] = "```python\n" + rows[2]["prompt"] + rows[2]["canonical_solution"] + "```"
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"prompt": r["prompt"], "completion": r["canonical_solution"], "test": r["test"],
+                                       "entry_point": r["entry_point"], "domain": "code"}) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(ROOT / "recipes" / "code_unit_tests.yaml"),
+         "--input", str(src), "--output", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(got) == 6
+    assert [g["rewards"]["tests"] for g in got] == [1.0, 0.0, 1.0, 1.0, 1.0, 1.0], got[1]
+    assert got[0]["reward_details"]["tests"]["passed"] == got[0]["reward_details"]["tests"]["total"] == 7
+    assert got[1]["reward_details"]["tests"]["failures"][0]["error"] == "ValueError"
+    assert [g["rewards"]["syntax"] for g in got] == [1.0] * 6

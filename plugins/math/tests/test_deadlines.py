@@ -26,6 +26,9 @@ PATHOLOGICAL = [
     "\\boxed{" * 3000 + "1" + "}" * 3000,
     "<answer>" + "9" * 100_000 + "</answer>",
     "The answer is " + "1+" * 400 + "1",
+    "<answer>" * 125_000,  # a lazy <answer>(.*?)</answer> regex is quadratic on this
+    "\\boxed{" * 125_000,
+    "the final answer is " * 50_000,
 ]
 
 

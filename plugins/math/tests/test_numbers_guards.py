@@ -38,6 +38,7 @@ def test_a_huge_numeral_is_not_a_number():
 @pytest.mark.parametrize("gold, answer, equal", [
     ("\\frac{14}{3}", "\\dfrac{14}{3}", True), ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})", True),
     ("5", "x = 5", True), ("1.25", "\\frac{5}{4}", True), ("10", "11", False), ("0.15", "3", False),
+    ("90^\\circ", "90", True), ("145^\\circ", "150", False),
 ])
 def test_fast_verdicts(gold, answer, equal):
     verdict = fast_verdict(gold, answer)

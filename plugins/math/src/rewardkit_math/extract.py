@@ -64,17 +64,15 @@ def boxed(text: str) -> str | None:
     return None
 
 
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-
-
 def answer_tag(text: str) -> str | None:
     """Content of the last ``<answer>...</answer>`` (R1 format); a box inside it wins."""
-    last = None
-    for last in _ANSWER_TAG.finditer(text):
-        pass
-    if last is None:
+    # rfind, not a regex: "<answer>" repeated without a closing tag makes a lazy regex quadratic.
+    low = text.lower()
+    end = low.rfind("</answer>")
+    start = low.rfind("<answer>", 0, end) if end >= 0 else -1
+    if start < 0:
         return None
-    content = last.group(1).strip()
+    content = text[start + len("<answer>") : end].strip()
     inner = boxed(content)
     return strip_math_delimiters(inner if inner is not None else content) or None
 

@@ -17,7 +17,8 @@ MAX_DIGITS = 1000
 _PLAIN = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
 _FRACTION = re.compile(r"([-+]?)\\[dt]?frac\{([-+]?\d+)\}\{([-+]?\d+)\}|([-+]?\d+)/(\d+)")
 # Spacing, and the dollar sign: "\\$18.90" is the number 18.90 in MATH and GSM8K alike.
-_LATEX_NOISE = re.compile(r"\\[!,;:$]|\\ |~|\{,\}|\\left|\\right|\\displaystyle")
+# Degrees too: math-verify reads 90^\\circ as 90.
+_LATEX_NOISE = re.compile(r"\\[!,;:$]|\\ |~|\{,\}|\\left|\\right|\\displaystyle|\^\s*\{?\s*\\circ\s*\}?")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|\\euro|\\pounds|\bUSD\b|\bdollars?\b|\bcents?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\\?%|\bpercent\b", re.IGNORECASE)
 _TEXT = re.compile(r"\\(?:text|mbox|mathrm|textbf|mathbf)\{([^{}]{0,100})\}")

@@ -414,8 +414,12 @@ class RayExecutor(Executor):
             raise RuntimeError("the ray executor needs Ray: pip install 'rewardkit[ray]'") from exc
         self._ray = ray
         if not ray.is_initialized():
+            # A local cluster's workers import what this process can: rewards defined in modules
+            # found through sys.path (tests, notebooks, scripts) pickle by reference.
+            runtime_env = None if address else {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
             ray.init(address=address, num_cpus=None if address else self.workers, include_dashboard=False,
-                     ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+                     ignore_reinit_error=True, log_to_driver=False, configure_logging=False,
+                     runtime_env=runtime_env)
         self._remote = ray.remote(max_retries=0)(_ray_task)
 
     def run_calls(self, calls: Sequence[Call], timeout: float | None = None) -> list[Outcome]:

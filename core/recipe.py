@@ -334,8 +334,9 @@ def check_recipe(recipe: Recipe, *, kit: "RewardKit | None" = None,
         try:
             reward.check_params(entry.params)
         except RewardParamsError as exc:
-            bad = sorted(set(entry.params) - set(reward.defaults))
-            add(("rewards", i, "params", *bad[:1]), str(exc), _suggest_param(bad, list(reward.defaults)))
+            bad = [] if reward.accepts_any_params else sorted(set(entry.params) - set(reward.defaults))
+            fix = _suggest_param(bad, list(reward.defaults)) if bad else ""
+            add(("rewards", i, "params", *bad[:1]), str(exc), fix)
         for dep in reward.dependencies(entry.params):
             if dep not in ids:
                 add(("rewards", i, "params"),

@@ -13,7 +13,7 @@ Three call shapes, chosen with ``mode``:
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from .types import Sample, Score
@@ -44,6 +44,8 @@ class Reward:
     plugin: str = ""
     version: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: ``validate(**params)`` with every parameter (defaults filled in); raises RewardParamsError.
+    validate: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -56,15 +58,19 @@ class Reward:
         return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self.fn).parameters.values())
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        """Raise RewardParamsError naming unknown parameters and the accepted ones."""
-        if self.accepts_any_params:
-            return
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            accepted = ", ".join(sorted(self.defaults)) or "none"
-            raise RewardParamsError(
-                f"reward {self.name!r} has no parameter {', '.join(map(repr, unknown))}; it accepts: {accepted}"
-            )
+        """Raise RewardParamsError for unknown parameters (naming the accepted ones) or bad values.
+
+        The engine calls this once, when it is built, so a bad recipe fails before any scoring.
+        """
+        if not self.accepts_any_params:
+            unknown = sorted(set(params) - set(self.defaults))
+            if unknown:
+                accepted = ", ".join(sorted(self.defaults)) or "none"
+                raise RewardParamsError(
+                    f"reward {self.name!r} has no parameter {', '.join(map(repr, unknown))}; it accepts: {accepted}"
+                )
+        if self.validate is not None:
+            self.validate(**{**self.defaults, **params})
 
     def dependencies(self, params: Mapping[str, Any]) -> list[str]:
         """The reward ids this reward reads, given its parameters."""
@@ -76,7 +82,9 @@ class Reward:
         return deps
 
     def __call__(self, sample_or_samples: Any, **params: Any) -> Any:
-        """Call the underlying function directly (no deadline, no cache): handy in tests."""
+        """Call the underlying function directly (params checked; no deadline, no cache): for tests."""
+        if self.validate is not None:
+            self.validate(**{**self.defaults, **params})
         return self.fn(sample_or_samples, **params)
 
     def score(self, samples: Sequence[Sample], params: Mapping[str, Any]) -> list[Score]:
@@ -93,16 +101,18 @@ class Reward:
 
     def __reduce__(self) -> Any:
         # Pickle by reference where the decorated function is importable (what process workers
-        # need); otherwise fall back to pickling the fields (cloudpickle handles local functions).
+        # need): the module attribute is the @reward-decorated original; registry copies differ
+        # from it only in plugin and version. Otherwise pickle the fields (cloudpickle handles
+        # local functions).
         module, qualname = getattr(self.fn, "__module__", None), getattr(self.fn, "__qualname__", "")
         if module and "<locals>" not in qualname:
             try:
-                if _import_attr(module, qualname) is self:
-                    return (_import_attr, (module, qualname))
+                original = _import_attr(module, qualname)
             except Exception:  # noqa: BLE001 - not importable: pickle by value below
-                pass
-        return (_rebuild_reward, (self.name, self.fn, self.mode, self.description, self.depends_on,
-                                  self.domains, self.deterministic, self.plugin, self.version))
+                original = None
+            if isinstance(original, Reward) and original.fn is self.fn and original.name == self.name:
+                return (_reward_by_reference, (module, qualname, self.plugin, self.version))
+        return (_rebuild_reward, tuple(getattr(self, f.name) for f in fields(self)))
 
     def info(self) -> dict[str, Any]:
         return {
@@ -126,8 +136,14 @@ def _import_attr(module: str, qualname: str) -> Any:
     return obj
 
 
-def _rebuild_reward(*fields: Any) -> Reward:
-    return Reward(*fields)
+def _rebuild_reward(*values: Any) -> Reward:
+    return Reward(*values)
+
+
+def _reward_by_reference(module: str, qualname: str, plugin: str, version: str) -> Reward:
+    original = _import_attr(module, qualname)
+    return original if (original.plugin, original.version) == (plugin, version) else replace(
+        original, plugin=plugin, version=version)
 
 
 def _jsonable(value: Any) -> Any:
@@ -158,6 +174,7 @@ def reward(
     depends_on: Sequence[str] = (),
     domains: Sequence[str] = (),
     deterministic: bool = True,
+    validate: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Any]], Reward]:
     """Describe a function as a reward.
 
@@ -167,6 +184,8 @@ def reward(
     ...     return float(got.strip() == want.strip()) if strip else float(got == want)
 
     The function's keyword parameters (with their defaults) are the reward's ``params`` in a recipe.
+    ``validate(**params)`` (all params, defaults filled in) may raise :class:`RewardParamsError` for
+    bad values; it runs when a recipe is validated and when an engine is built, not per sample.
     """
 
     def wrap(fn: Callable[..., Any]) -> Reward:
@@ -179,6 +198,7 @@ def reward(
             depends_on=tuple(depends_on),
             domains=tuple(domains),
             deterministic=deterministic,
+            validate=validate,
         )
 
     return wrap

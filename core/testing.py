@@ -47,9 +47,14 @@ def make_sample(completion: Any = "", prompt: Any = "", **columns: Any) -> Sampl
 
 def score_one(reward: Reward, completion: Any = "", prompt: Any = "", params: Mapping[str, Any] | None = None,
               **columns: Any) -> Score:
-    """Score one completion with ``reward`` (its own call shape, no engine): the quickest check."""
+    """Score one completion with ``reward`` (its own call shape, no engine): the quickest check.
+
+    ``params`` are checked first, as the engine does (RewardParamsError for bad names or values).
+    """
+    params = dict(params or {})
+    reward.check_params(params)
     sample = make_sample(completion, prompt, **columns)
-    return reward.score([sample], dict(params or {}))[0]
+    return reward.score([sample], params)[0]
 
 
 def values(scores: Iterable[Score]) -> list[float | None]:

@@ -51,6 +51,7 @@ def test_ray_executor_contains_hangs_and_crashes(kit):
     samples[5] = Sample(prompt="x", completion="hang")
     samples[9] = Sample(prompt="x", completion="crash")
     with ScoringEngine([RewardSpec("t.hang_or_crash")], kit=kit, executor="ray", workers=2, deadline=3.0) as engine:
+        engine.executor.run_calls([(len, ("warm",), {})] * 4)  # start Ray's workers before deadlines count
         results = engine.score(samples)
     assert results[5].scores["t.hang_or_crash"].timed_out
     assert "verifier exploded" in results[9].scores["t.hang_or_crash"].error

@@ -144,9 +144,9 @@ def test_cosine_shape():
 
 def test_cosine_params_and_dependency():
     with pytest.raises(RewardParamsError, match="swap them"):
-        cosine_length.score([judged(1, True)], {"min_value_correct": 3.0})
+        cosine_length.check_params({"min_value_correct": 3.0})
     with pytest.raises(RewardParamsError, match="finite number"):
-        cosine_length.score([judged(1, True)], {"exceed_value": "low"})
+        cosine_length.check_params({"exceed_value": "low"})
     missing = cosine_length.score([make_sample("x")], {"correctness": "acc"})[0]
     assert missing.value is None and "'acc'" in missing.error
 

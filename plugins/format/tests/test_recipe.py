@@ -95,20 +95,17 @@ def test_rewards_pickle_with_their_checks(kit):
 
     from rewardkit import RewardParamsError
     from rewardkit_format import repetition_penalty
-    from rewardkit_format.checks import CheckedReward
 
     again = pickle.loads(pickle.dumps(repetition_penalty))
-    assert isinstance(again, CheckedReward) and again.name == "format.repetition"
-    # the process executor ships the registry's copy with cloudpickle: it must still score
-    import cloudpickle
-
+    assert again is repetition_penalty  # by reference: workers import the same object
+    # the process executor ships the registry's copy: it must keep its plugin and its value check
     registered = kit.registry.reward("format.think")
-    again = cloudpickle.loads(cloudpickle.dumps(registered))
-    assert isinstance(again, CheckedReward) and again.plugin == "format" and again.defaults["strict"] is False
-    score = cloudpickle.loads(cloudpickle.dumps(registered.score))  # what the executor sends
+    again = pickle.loads(pickle.dumps(registered))
+    assert again.plugin == "format" and again.defaults["strict"] is False and again.validate is not None
+    score = pickle.loads(pickle.dumps(registered.score))  # what the executor sends
     assert score([make_sample("<think>a</think> 5")], {})[0].value == 1.0
     with pytest.raises(RewardParamsError):
-        score([make_sample("x")], {"think_tag": "<think>"})
+        again.check_params({"think_tag": "<think>"})
 
 
 def test_process_executor_scores_format_rewards(kit):

@@ -17,7 +17,7 @@ from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from .checks import checked, whole
+from .checks import whole
 from .tokens import words
 
 _SCRIPTS: tuple[tuple[str, str], ...] = (
@@ -230,8 +230,7 @@ def _check_language(*, language: str, fallback_language: str, min_words: int, **
             raise RewardParamsError(f"{name} must be an ISO 639-1 code such as 'en' or 'zh', not {code!r}")
 
 
-@checked(_check_language)
-@reward("format.language")
+@reward("format.language", validate=_check_language)
 def language_consistency(
     sample: Sample,
     *,

@@ -16,7 +16,7 @@ from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from .checks import checked, number, whole
+from .checks import number, whole
 from .correctness import check_correctness, verdict
 from .tokens import Length, completion_length, segment_length
 
@@ -25,8 +25,7 @@ def _len_details(length: Length, **extra: Any) -> dict[str, Any]:
     return {"length": length.tokens, "length_method": length.method, **extra}
 
 
-@checked(check_correctness)
-@reward("format.kimi_length", mode="group", depends_on=("correctness",))
+@reward("format.kimi_length", mode="group", depends_on=("correctness",), validate=check_correctness)
 def kimi_length(
     samples: Sequence[Sample],
     *,
@@ -83,8 +82,7 @@ def _check_overlong(*, max_length: int, cache_length: int, **_: Any) -> None:
         )
 
 
-@checked(_check_overlong)
-@reward("format.overlong")
+@reward("format.overlong", validate=_check_overlong)
 def soft_overlong(
     sample: Sample,
     *,
@@ -136,8 +134,7 @@ def _check_cosine(
         )
 
 
-@checked(_check_cosine)
-@reward("format.cosine", depends_on=("correctness",))
+@reward("format.cosine", depends_on=("correctness",), validate=_check_cosine)
 def cosine_length(
     sample: Sample,
     *,
@@ -202,8 +199,7 @@ def _check_budget(*, budget: int | None, target: str, alpha: float, min_value: f
         whole("budget", budget, minimum=0, example="budget: 1024")
 
 
-@checked(_check_budget)
-@reward("format.thinking_budget")
+@reward("format.thinking_budget", validate=_check_budget)
 def thinking_budget(
     sample: Sample,
     *,

@@ -6,7 +6,7 @@ from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from .checks import checked, number, whole
+from .checks import number, whole
 from .tokens import words
 
 
@@ -21,8 +21,7 @@ def check_repetition_params(*, ngram_size: int, max_penalty: float, **_: Any) ->
         )
 
 
-@checked(check_repetition_params)
-@reward("format.repetition")
+@reward("format.repetition", validate=check_repetition_params)
 def repetition_penalty(sample: Sample, *, ngram_size: int = 3, max_penalty: float = -1.0) -> Score:
     """Penalty for repeated word n-grams: ``max_penalty * (1 - unique_ngrams / total_ngrams)``.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from .checks import checked, whole
+from .checks import whole
 
 _TAG_NAME = re.compile(r"^[A-Za-z_][\w.:-]*$")
 
@@ -57,8 +57,7 @@ def _check_think(*, think_tag: str, answer_tag: str, **_: Any) -> None:
         _check_tag("answer_tag", answer_tag)
 
 
-@checked(_check_think)
-@reward("format.think")
+@reward("format.think", validate=_check_think)
 def think_format(
     sample: Sample,
     *,
@@ -124,8 +123,7 @@ def _check_answer_tags(*, tag: str, **_: Any) -> None:
     _check_tag("tag", tag)
 
 
-@checked(_check_answer_tags)
-@reward("format.answer_tags")
+@reward("format.answer_tags", validate=_check_answer_tags)
 def answer_tags(sample: Sample, *, tag: str = "answer", allow_text_after: bool = False) -> Score:
     """1.0 when the completion holds exactly one non-empty ``<answer>...</answer>``.
 
@@ -160,8 +158,7 @@ def _check_tags(*, tags: str | Sequence[str], **_: Any) -> None:
         _check_tag("each of tags", name)
 
 
-@checked(_check_tags)
-@reward("format.tag_count")
+@reward("format.tag_count", validate=_check_tags)
 def tag_count(sample: Sample, *, tags: Sequence[str] = ("think", "answer")) -> Score:
     """Partial credit per tag: each opening and closing tag that appears exactly once earns
     ``1 / (2 * len(tags))``, so a completion learns the format piece by piece.
@@ -225,8 +222,7 @@ def _check_code(*, language: str, check_syntax: bool, **_: Any) -> None:
         )
 
 
-@checked(_check_code)
-@reward("format.code_block", domains=("code",))
+@reward("format.code_block", domains=("code",), validate=_check_code)
 def code_block(sample: Sample, *, language: str = "python", check_syntax: bool = False) -> Score:
     """1.0 when the completion has a closed, non-empty fenced code block in ``language``.
 
@@ -289,8 +285,7 @@ def _check_steps(*, min_steps: int, pattern: str, **_: Any) -> None:
     _compile(pattern or DEFAULT_STEP_PATTERN)
 
 
-@checked(_check_steps)
-@reward("format.steps")
+@reward("format.steps", validate=_check_steps)
 def reasoning_steps(sample: Sample, *, min_steps: int = 3, pattern: str = "") -> Score:
     """Partial credit for explicit reasoning steps: ``min(1, markers / min_steps)``.
 

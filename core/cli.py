@@ -166,11 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .engine import EngineConfigError
     from .recipe import RecipeError
     from .registry import PluginConflictError, UnknownNameError
+    from .reward import RewardParamsError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (RecipeError, UsageError, UnknownNameError, EngineConfigError, PluginConflictError) as exc:
+    except (RecipeError, UsageError, UnknownNameError, EngineConfigError, PluginConflictError,
+            RewardParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -60,3 +60,43 @@ def test_reward_decorator_params_and_modes():
 
     with pytest.raises(ValueError, match="returned 1 scores for 2 samples"):
         wrong_count.score([Sample(), Sample()], {})
+
+
+def _positive(*, scale: float = 1.0) -> None:
+    if scale <= 0:
+        raise RewardParamsError(f"scale must be > 0, not {scale}; write e.g. scale: 0.5")
+
+
+@reward("t.validated", validate=_positive)
+def validated(sample, *, scale: float = 1.0):
+    return scale
+
+
+def test_validate_runs_on_params_and_direct_calls_not_per_engine_call(tmp_path):
+    import pickle
+
+    from rewardkit import RewardKit, ScoringEngine, RewardSpec, hookimpl
+    from rewardkit.recipe import RecipeError, check_recipe, Recipe, RewardConfig
+
+    validated.check_params({"scale": 2.0})
+    with pytest.raises(RewardParamsError, match="scale must be > 0"):
+        validated.check_params({"scale": -1})
+    with pytest.raises(RewardParamsError, match="scale must be > 0"):
+        validated(Sample(), scale=0)
+
+    class P:
+        __name__ = "validated-plugin"
+
+        @hookimpl
+        def rewardkit_register(self, registry):
+            registry.add_reward(validated)
+
+    kit = RewardKit([P()], entry_points=False)
+    with pytest.raises(RewardParamsError, match="scale must be > 0"):
+        ScoringEngine([RewardSpec("t.validated", params={"scale": -1})], kit=kit)
+    problems = check_recipe(Recipe(name="r", rewards=[RewardConfig(name="t.validated", params={"scale": -1})]), kit=kit)
+    assert [p.path for p in problems] == ["rewards[0].params"] and "write e.g. scale: 0.5" in problems[0].message
+    assert problems[0].fix == ""  # no misleading "accepted params" hint for a bad value
+    registered = kit.registry.reward("t.validated")
+    copy = pickle.loads(pickle.dumps(registered))  # registry copies pickle by reference, plugin kept
+    assert copy.plugin == "validated-plugin" and copy.fn is validated.fn and copy.validate is _positive

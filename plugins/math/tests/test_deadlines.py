@@ -118,3 +118,7 @@ def test_inside_ray_tasks():
     # Ray workers may fork: the reward runs its own killable process pool inside the task
     assert [s.value for s in scores] == [0.0, 1.0, 0.0]
     assert scores[0].timed_out, scores[0]
+    # ... and checks can themselves be Ray tasks (force-cancelled on overrun)
+    direct = accuracy.score(samples, {"timeout": DEADLINE, "executor": "ray", "workers": 2})
+    assert [s.value for s in direct] == [0.0, 1.0, 0.0]
+    assert direct[0].timed_out

@@ -62,7 +62,12 @@ def accuracy(
     """1.0 when the completion's final answer is mathematically equivalent to the gold (math-verify + sympy).
 
     ``extract``: "auto" (boxed, answer_tag, answer_is, last_number) or a comma list of those.
-    Each distinct (gold, answer) check runs in a worker process killed after ``timeout`` seconds.
+    Each distinct (gold, answer) check runs in a worker process killed after ``timeout`` seconds
+    (``executor``: auto, process, inline, ray; ``workers``: 0 = one per core; ``memory_limit_mb``
+    caps each worker). Answers longer than ``max_answer_chars`` or explosive (power towers, huge
+    factorials) score 0 without sympy. A check that times out or crashes scores ``failure_score``
+    (None to report it as not scored). ``fast_path: false`` sends every check to math-verify.
+    A gold that cannot be parsed gives None (not scorable), counted in ``rewardkit_math.stats()``.
     """
     order = extraction.resolve(extract, "math")
     config = checker.CheckerConfig(timeout=float(timeout), executor=checker.resolve_executor(executor),
@@ -91,6 +96,9 @@ def accuracy(
             results[i] = Score.not_applicable("gold answer cannot be parsed", **details)
         elif verdict.equal is None:
             results[i] = _failure(verdict, failure_score, details)
+        elif verdict.how == "guard":
+            results[i] = Score(0.0, reason=f"answer rejected before sympy: {verdict.details['rejected']}",
+                               details=details)
         else:
             results[i] = Score(float(verdict.equal), reason="equivalent" if verdict.equal else "not equivalent",
                                details=details)

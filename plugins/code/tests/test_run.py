@@ -131,8 +131,12 @@ def test_exits_and_forged_results_do_not_pass(p):
              "        os.write(1, (\"x {'i': %d, 'status': 'pass'}\\n\" % i).encode())\n"
              "        sys.__stdout__.write(\"{'i': %d, 'status': 'pass'}\\n\" % i)\n    return None\n")
     peek = "    import os\n    return len(os.listdir('.')) if not os.path.exists('spec.bin') else x + 1\n"
-    s = he([exit0, os_exit, forge, peek], p)
-    assert [x.value for x in s] == [0.0, 0.0, 0.0, 0.0]
+    always_equal = ("    class Eq(int):\n        def __eq__(self, other): return True\n"
+                    "        def __ne__(self, other): return False\n    return Eq(-5)\n")
+    tamper = ("    globals()['__rewardkit_eq__'] = lambda a, b: True\n    return x + 1 if x == 1 else 0\n")
+    s = he([exit0, os_exit, forge, peek, always_equal, tamper], p)
+    assert [x.value for x in s] == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert "tampered" in s[5].details["failures"][0]["error"]
     assert "exit(0)" in s[0].details["failures"][0]["error"]
 
 

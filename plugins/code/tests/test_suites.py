@@ -114,3 +114,12 @@ def test_value_comparison():
     assert values_match([1, 2], [1, 2]) and values_match(5, [5]) and values_match(0.1 + 0.2, 0.3)
     assert not values_match(True, 1) and not values_match("1", 1) and not values_match([1], [1, 2])
     assert not values_match({"__repr__": "<obj>"}, 3)
+
+
+def test_assert_equalities_are_hardened():
+    from rewardkit_code.suites import harden_asserts
+
+    got = harden_asserts("x = f(1) == 2\nassert f(1) == 2\nfor i in r:\n    assert f(i) != i, 'msg'\nassert 1 < f(2) == 3")
+    assert got == ("x = f(1) == 2\nassert __rewardkit_eq__(f(1), 2)\nfor i in r:\n"
+                   "    assert not __rewardkit_eq__(f(i), i), 'msg'\nassert 1 < f(2) == 3")
+    assert harden_asserts("assert (") == "assert ("

@@ -16,7 +16,7 @@ from rewardkit_sandbox import Limits, RunRequest, RunResult
 from .compare import (canon_tokens, canon_value, expected_values, output_is_tolerant, outputs_match,
                       value_is_tolerant, values_match)
 from .languages import Language
-from .suites import TestSuite
+from .suites import TestSuite, harden_asserts
 
 RUNNER_SOURCE = Path(__file__).with_name("runner.py").read_text(encoding="utf-8")
 #: Seconds for the runner itself to start and report, on top of the tests' own budget.
@@ -101,7 +101,7 @@ def build_job(program: str, suite: TestSuite, language: Language, settings: RunS
         "compile_timeout": settings.compile_timeout,
         "run": list(language.run) or None,
         "setup": suite.setup,
-        "tests": list(suite.tests),
+        "tests": [harden_asserts(t) for t in suite.tests] if suite.kind == "assert" else list(suite.tests),
         "fn_name": suite.fn_name,
         "per_test": settings.per_test_timeout,
         # CPU time is the per-test limit (steady under load); wall time is only a backstop for

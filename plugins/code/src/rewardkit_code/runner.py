@@ -93,6 +93,38 @@ def error_text(exc):
     return text[-500:]
 
 
+def make_undumpable():
+    """PR_SET_DUMPABLE=0: tests (same uid) cannot read this process's memory, and so the nonce,
+    through /proc/PID/mem or ptrace. Only needed where the runner's verdict is what counts."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+    except Exception:
+        pass
+
+
+_SLOT = type(object.__eq__)
+EQ_NAME = "__rewardkit_eq__"
+
+
+def _own_eq(cls):
+    return type(getattr(cls, "__eq__", None)) is not _SLOT
+
+
+def safe_eq(a, b):
+    """``a == b`` for assert tests, except that an object whose class defines ``__eq__`` in Python
+    does not get to decide equality against a value of a built-in type: that side decides. This
+    defeats "always equal" return values (``__eq__ = lambda *a: True``)."""
+    ta, tb = type(a), type(b)
+    if ta is not tb:
+        own_a, own_b = _own_eq(ta), _own_eq(tb)
+        if own_a != own_b:
+            result = tb.__eq__(b, a) if own_a else ta.__eq__(a, b)
+            return result is True
+    return bool(a == b)
+
+
 def preimport(source):
     """Import the standard-library modules the program imports once, in the runner, so that every
     forked test finds them loaded (importing ``typing`` in each child would dominate small tests).
@@ -265,7 +297,11 @@ def child_body(kind, spec, test, code_obj, write_fd):
     try:
         if kind == "assert":
             exec(spec["setup_code"], ns)
+            ns[EQ_NAME] = safe_eq  # set after the program ran, checked after the test
             exec(test, ns)
+            if ns.get(EQ_NAME) is not safe_eq:
+                verdict({"status": "error", "error": "the program tampered with the test harness"})
+                return 1
             verdict({"status": "pass"})
             return 0
         # call-based: LeetCode-style `class Solution` methods or a top-level function
@@ -401,13 +437,13 @@ def compile_program(spec):
 def main():
     global RESULT_FD
     started = time.monotonic()
-    nonce = b""
-    while not nonce.endswith(b"\n") and len(nonce) < 256:
-        chunk = os.read(0, 256 - len(nonce))
-        if not chunk:
+    # byte by byte: one-byte bytes objects are shared singletons, so no copy of the nonce is left
+    # behind in a local for a test to find by walking frames
+    while len(NONCE) < 256:
+        byte = os.read(0, 1)
+        if not byte or byte == b"\n":
             break
-        nonce += chunk
-    NONCE.extend(nonce.strip())
+        NONCE.extend(byte)
     RESULT_FD = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
@@ -415,6 +451,8 @@ def main():
     with open("spec.bin", "rb") as f:
         spec = marshal.loads(f.read())
     os.unlink("spec.bin")  # the program has no business reading its tests
+    if spec["kind"] in ("assert", "program"):
+        make_undumpable()
     ok, error, code_obj = compile_program(spec)
     if ok and spec["language"] == "python":
         with open(spec["source"], encoding="utf-8") as f:

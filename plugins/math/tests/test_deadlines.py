@@ -56,6 +56,15 @@ def test_a_timeout_kills_only_its_own_check():
     assert elapsed < DEADLINE + SLACK
 
 
+def test_a_slow_answer_in_a_group_times_out_alone():
+    gold = "\\frac{\\sqrt{2}}{2}"
+    group = ["\\boxed{\\frac{1}{\\sqrt{2}}}", "\\boxed{(10^{10})!}", "\\boxed{\\sqrt{0.5}}", "\\boxed{2}"]
+    scores, elapsed = _timed([make_sample(c, answer=gold) for c in group * 4], {"timeout": DEADLINE})
+    assert [s.value for s in scores] == [1.0, 0.0, 1.0, 0.0] * 4
+    assert [s.timed_out for s in scores[:4]] == [False, True, False, False]
+    assert elapsed < DEADLINE + SLACK
+
+
 def test_failure_score_none_reports_the_timeout_instead():
     (score,), _ = _timed([make_sample("\\boxed{(10^{10})!}", answer="8")], {"timeout": DEADLINE, "failure_score": None})
     assert score.value is None and score.timed_out

@@ -5,9 +5,10 @@ The GRPO shape is G completions sharing one gold answer, many of them identical.
 1. identical (gold, answer) pairs are checked once;
 2. pairs decided without sympy are decided in this process: normalised string equality, plain
    numbers compared exactly, and answers rejected by :mod:`rewardkit_math.guards`;
-3. the rest go to worker processes (``rewardkit.executors.ProcessExecutor``) with a per-check
-   deadline and an address-space cap; a worker that overruns is killed and replaced. Workers cache
-   parsed golds, so a group's gold is parsed once per worker, not once per completion.
+3. the rest go to worker processes (``rewardkit.executors.ProcessExecutor``), one call per gold:
+   the gold is parsed once, each answer runs under its own SIGALRM deadline inside the worker, and
+   the parent kills and replaces a worker whose call overruns a backstop deadline (a hang in C
+   code), then retries that call's pairs one by one. Workers have an address-space cap.
 
 Deadlines never use signals in the caller, so this works from any thread, inside worker processes
 of the engine (daemonic: they cannot fork, so checks run inline with a SIGALRM deadline there) and
@@ -20,7 +21,6 @@ import atexit
 import multiprocessing
 import os
 import re
-import signal
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -174,41 +174,6 @@ def resolve_executor(executor: str) -> str:
     return executor
 
 
-class _Alarm(BaseException):
-    """Raised by SIGALRM. A BaseException, because sympy and math-verify swallow ``Exception``."""
-
-
-def _inline(pairs: list[tuple[str, str]], timeout: float) -> list[tuple[Any, str | None, bool]]:
-    """Checks in this process. On the main thread each gets a SIGALRM deadline; elsewhere only the
-    guards bound them (use executor: process there)."""
-    on_main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    out: list[tuple[Any, str | None, bool]] = []
-    for gold, answer in pairs:
-        if not on_main:
-            try:
-                out.append((equivalence.check(gold, answer), None, False))
-            except Exception as exc:  # noqa: BLE001
-                out.append((None, f"{type(exc).__name__}: {exc}", False))
-            continue
-
-        def _raise(signum: int, frame: Any) -> None:
-            raise _Alarm()
-
-        previous = signal.signal(signal.SIGALRM, _raise)
-        # Re-fire every 50 ms after the deadline in case the first alarm lands in code that eats it.
-        signal.setitimer(signal.ITIMER_REAL, timeout, 0.05)
-        try:
-            out.append((equivalence.check(gold, answer), None, False))
-        except _Alarm:
-            out.append((None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True))
-        except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
-            out.append((None, f"{type(exc).__name__}: {exc}", False))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    return out
-
-
 @dataclass(frozen=True)
 class CheckerConfig:
     timeout: float = 5.0
@@ -245,17 +210,17 @@ def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = Checke
     return [unique[p] for p in pairs]  # type: ignore[misc]
 
 
+#: Per-answer allowance in a group call's backstop deadline (legit checks take milliseconds).
+_GROUP_ALLOWANCE = 0.25
+
+
 def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
     kind = resolve_executor(config.executor)
     args = [(_for_sympy(g), _for_sympy(a)) for g, a in slow]
     if kind == "inline":
-        raw = _inline(args, config.timeout)
+        raw = [equivalence.check_with_alarm(g, a, config.timeout) for g, a in args]
     else:
-        workers = config.workers or default_workers()
-        pool = get_executor(kind, min(workers, max(1, len(args))) if kind == "ray" else workers,
-                            config.memory_limit_mb)
-        outcomes = pool.run_calls([(equivalence.check, pair, {}) for pair in args], timeout=config.timeout)
-        raw = [(o.value, o.error, o.timed_out) for o in outcomes]
+        raw = _run_pool(kind, args, config)
     verdicts = []
     for value, error, timed_out in raw:
         if timed_out:
@@ -267,3 +232,33 @@ def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdic
         else:
             verdicts.append(Verdict(value["equal"], "sympy", value))
     return verdicts
+
+
+def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> list[equivalence.Result]:
+    """One call per gold (parsed once, each answer under its own in-worker deadline); a call the
+    parent had to kill (a hang in C code) is retried pair by pair under the plain deadline."""
+    workers = config.workers or default_workers()
+    pool = get_executor(kind, workers, config.memory_limit_mb)
+    groups: dict[str, list[int]] = {}
+    for i, (gold, _) in enumerate(args):
+        groups.setdefault(gold, []).append(i)
+    members = list(groups.values())
+    largest = max(len(m) for m in members)
+    backstop = config.timeout if largest == 1 else 2 * config.timeout + _GROUP_ALLOWANCE * largest
+    calls = [(equivalence.check_group, (args[m[0]][0], [args[i][1] for i in m], config.timeout), {})
+             for m in members]
+    raw: list[equivalence.Result | None] = [None] * len(args)
+    retry: list[int] = []
+    for m, outcome in zip(members, pool.run_calls(calls, timeout=backstop)):
+        if outcome.ok:
+            for i, result in zip(m, outcome.value):
+                raw[i] = result
+        elif len(m) == 1:
+            raw[m[0]] = (None, outcome.error, outcome.timed_out)
+        else:
+            retry.extend(m)
+    if retry:
+        single = [(equivalence.check, args[i], {}) for i in retry]
+        for i, outcome in zip(retry, pool.run_calls(single, timeout=config.timeout)):
+            raw[i] = (outcome.value, outcome.error, outcome.timed_out)
+    return raw  # type: ignore[return-value]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -74,9 +76,45 @@ def check(gold: str, answer: str) -> dict[str, Any]:
     return {"equal": bool(equal), **out}
 
 
-def check_many(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """:func:`check` for several pairs in one call (one round trip to a worker)."""
-    return [check(g, a) for g, a in pairs]
+class Alarm(BaseException):
+    """Raised by SIGALRM. A BaseException, because sympy and math-verify swallow ``Exception``."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise Alarm()
+
+
+#: (verdict dict or None, error or None, timed out)
+Result = tuple["dict[str, Any] | None", "str | None", bool]
+
+
+def check_with_alarm(gold: str, answer: str, timeout: float) -> Result:
+    """:func:`check` under a SIGALRM deadline when on a main thread (a worker process, or the caller's
+    main thread); elsewhere without one. Never raises."""
+    on_main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous = None
+    try:
+        if on_main:
+            previous = signal.signal(signal.SIGALRM, _on_alarm)
+            # Re-fire every 50 ms past the deadline in case one alarm lands in code that eats it.
+            signal.setitimer(signal.ITIMER_REAL, timeout, 0.05)
+        try:
+            return check(gold, answer), None, False
+        finally:
+            if on_main:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+    except Alarm:
+        return None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True
+    except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
+        return None, f"{type(exc).__name__}: {exc}", False
+
+
+def check_group(gold: str, answers: list[str], timeout: float) -> list[Result]:
+    """All distinct answers to one gold in one call: the gold is parsed exactly once, and each answer
+    gets its own ``timeout`` (SIGALRM: worker processes run calls on their main thread). The parent
+    still kills the whole call if it overruns a backstop deadline (a hang inside C code)."""
+    return [check_with_alarm(gold, answer, timeout) for answer in answers]
 
 
 def load() -> None:

@@ -63,8 +63,10 @@ def test_cpp_stdio_compile_error_and_wrong_answer(p):
     good = "```cpp\n#include <bits/stdc++.h>\nint main(){long long a,b; std::cin>>a>>b; std::cout<<a+b<<\"\\n\";}\n```"
     wrong = "```cpp\n#include <iostream>\nint main(){int a,b; std::cin>>a>>b; std::cout<<a*b<<std::endl;}\n```"
     broken = "```cpp\nint main() { return x; }\n```"
-    s = run([good, wrong, broken], p, **ADD)
-    assert [x.value for x in s] == [1.0, 0.0, 0.0]
+    in_c = "```c\n#include <stdio.h>\nint main(){long a,b; scanf(\"%ld %ld\",&a,&b); printf(\"%ld\\n\", a+b);}\n```"
+    s = run([good, wrong, broken, in_c], p, **ADD)
+    assert [x.value for x in s] == [1.0, 0.0, 0.0, 1.0]
+    assert s[3].details["language"] == "c"
     assert s[0].details["language"] == "cpp"
     assert "compile_error" in s[2].details and "x" in s[2].details["compile_error"]
     assert s[2].reason == "does not compile"

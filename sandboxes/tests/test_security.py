@@ -185,7 +185,12 @@ def test_cannot_kill_host_processes(sandbox):
     assert res.stdout.strip() == "denied"  # and this test process is evidently still alive
 
 
-def test_runs_as_unprivileged_user(sandbox):
-    res = sandbox.run(["python3", "-c", "import os; print(os.getuid(), os.geteuid(), os.getgid())"])
-    uid, euid, gid = map(int, res.stdout.split())
+def test_runs_as_unprivileged_user_without_new_privileges(sandbox):
+    code = ("import os\nprint(os.getuid(), os.geteuid(), os.getgid())\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith(('NoNewPrivs', 'CapEff'))])")
+    res = sandbox.run(["python3", "-c", code])
+    ids, flags = res.stdout.splitlines()
+    uid, euid, gid = map(int, ids.split())
     assert uid != 0 and euid != 0 and gid != 0
+    # setuid binaries cannot raise privileges, and no capability is effective
+    assert flags == "['0000000000000000', '1']", flags

@@ -212,6 +212,8 @@ def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = Checke
 
 #: Per-answer allowance in a group call's backstop deadline (legit checks take milliseconds).
 _GROUP_ALLOWANCE = 0.25
+#: Seconds past the per-check deadline before the parent kills a worker (see _run_pool).
+_BACKSTOP_GRACE = 2.0
 
 
 def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
@@ -243,8 +245,13 @@ def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> 
     for i, (gold, _) in enumerate(args):
         groups.setdefault(gold, []).append(i)
     members = list(groups.values())
+    # The per-answer deadline is enforced in the worker (SIGALRM). The parent's kill is the backstop
+    # for hangs in C code; its grace also covers a restarted worker's imports, which run before the
+    # worker's own clock starts.
     largest = max(len(m) for m in members)
-    backstop = config.timeout if largest == 1 else 2 * config.timeout + _GROUP_ALLOWANCE * largest
+    backstop = config.timeout + _BACKSTOP_GRACE
+    if largest > 1:  # room for one answer that runs into its deadline, plus the others
+        backstop += config.timeout + _GROUP_ALLOWANCE * largest
     calls = [(equivalence.check_group, (args[m[0]][0], [args[i][1] for i in m], config.timeout), {})
              for m in members]
     raw: list[equivalence.Result | None] = [None] * len(args)

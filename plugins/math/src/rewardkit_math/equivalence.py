@@ -80,8 +80,12 @@ class Alarm(BaseException):
     """Raised by SIGALRM. A BaseException, because sympy and math-verify swallow ``Exception``."""
 
 
+_armed = False
+
+
 def _on_alarm(signum: int, frame: Any) -> None:
-    raise Alarm()
+    if _armed:  # an alarm that lands after the check finished is ignored
+        raise Alarm()
 
 
 #: (verdict dict or None, error or None, timed out)
@@ -91,23 +95,25 @@ Result = tuple["dict[str, Any] | None", "str | None", bool]
 def check_with_alarm(gold: str, answer: str, timeout: float) -> Result:
     """:func:`check` under a SIGALRM deadline when on a main thread (a worker process, or the caller's
     main thread); elsewhere without one. Never raises."""
+    global _armed
     on_main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     previous = None
     try:
         if on_main:
             previous = signal.signal(signal.SIGALRM, _on_alarm)
+            _armed = True
             # Re-fire every 50 ms past the deadline in case one alarm lands in code that eats it.
             signal.setitimer(signal.ITIMER_REAL, timeout, 0.05)
-        try:
-            return check(gold, answer), None, False
-        finally:
-            if on_main:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+        return check(gold, answer), None, False
     except Alarm:
         return None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True
     except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
         return None, f"{type(exc).__name__}: {exc}", False
+    finally:
+        if on_main:
+            _armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def check_group(gold: str, answers: list[str], timeout: float) -> list[Result]:

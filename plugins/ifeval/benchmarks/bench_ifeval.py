@@ -27,8 +27,12 @@ from rewardkit_ifeval.text import _segmenter, sentences
 def throughput(repeat: int) -> None:
     with (shared_data_dir() / "ifeval" / "input_data.jsonl").open(encoding="utf-8") as f:
         data = [json.loads(line) for line in f]
-    samples = [make_sample(r["completion"], r["prompt"], instruction_id_list=r["instruction_id_list"],
-                           kwargs=r["kwargs"]) for r in rows(data)]
+    samples = [
+        make_sample(
+            r["completion"], r["prompt"], instruction_id_list=r["instruction_id_list"], kwargs=r["kwargs"]
+        )
+        for r in rows(data)
+    ]
     reward = RewardKit().registry.reward("ifeval.instructions")
     reward.score(samples[:100], {})  # warm up: langdetect loads its profiles on first use
     rates = {}
@@ -38,8 +42,10 @@ def throughput(repeat: int) -> None:
             reward.score(samples, {"mode": mode})
         elapsed = time.perf_counter() - start
         rates[mode] = len(samples) * repeat / elapsed
-        print(f"{mode:>6}: {len(samples) * repeat} samples in {elapsed:.2f} s = {rates[mode]:.0f} samples/s "
-              f"({1000 / rates[mode]:.2f} ms each)")
+        print(
+            f"{mode:>6}: {len(samples) * repeat} samples in {elapsed:.2f} s = {rates[mode]:.0f} samples/s "
+            f"({1000 / rates[mode]:.2f} ms each)"
+        )
     print(f"loose costs {rates['strict'] / rates['loose']:.2f}x strict")
 
 
@@ -55,9 +61,12 @@ def segmentation() -> None:
         t1 = time.perf_counter()
         theirs = len([p for p in _segmenter().segment(text) if p.strip()])
         t2 = time.perf_counter()
-        print(f"{name:<10} {len(text):>7} chars: blocks {1000 * (t1 - t0):7.1f} ms, whole-text pysbd (baseline) "
-              f"{1000 * (t2 - t1):7.1f} ms -> {((t2 - t1) / (t1 - t0)):.1f}x; counts {ours} vs {theirs}"
-              + ("" if ours == theirs else "  MISMATCH"))
+        print(
+            f"{name:<10} {len(text):>7} chars: blocks {1000 * (t1 - t0):7.1f} ms, "
+            f"whole-text pysbd (baseline) "
+            f"{1000 * (t2 - t1):7.1f} ms -> {((t2 - t1) / (t1 - t0)):.1f}x; counts {ours} vs {theirs}"
+            + ("" if ours == theirs else "  MISMATCH")
+        )
 
 
 def worst_case() -> None:
@@ -69,9 +78,11 @@ def worst_case() -> None:
         "dots 100k": ". " * 50000,
         "run-on 250k": "word " * 50000,
     }
-    checks = [("length_constraints:number_sentences", {"num_sentences": 5, "relation": "at least"}),
-              ("language:response_language", {"language": "en"}),
-              ("detectable_format:number_highlighted_sections", {"num_highlights": 3})]
+    checks = [
+        ("length_constraints:number_sentences", {"num_sentences": 5, "relation": "at least"}),
+        ("language:response_language", {"language": "en"}),
+        ("detectable_format:number_highlighted_sections", {"num_highlights": 3}),
+    ]
     for name, text in cases.items():
         cells = []
         for mode in ("strict", "loose"):

@@ -21,15 +21,37 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     tmp = tmp_path_factory.mktemp("ifeval")
     rows, out = tmp / "rows.jsonl", tmp / "scored.jsonl"
     build = subprocess.run(
-        [sys.executable, "-m", "rewardkit_ifeval.samples", "--input",
-         str(shared_data_dir() / "ifeval" / "input_data.jsonl"), "--output", str(rows)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "rewardkit_ifeval.samples",
+            "--input",
+            str(shared_data_dir() / "ifeval" / "input_data.jsonl"),
+            "--output",
+            str(rows),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert build.returncode == 0, build.stderr
     score = subprocess.run(
-        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(RECIPE), "--input", str(rows),
-         "--output", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rewardkit.cli",
+            "score",
+            "--recipe",
+            str(RECIPE),
+            "--input",
+            str(rows),
+            "--output",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert score.returncode == 0, score.stderr
     assert "ifeval_strict" in score.stderr  # the per-reward summary
@@ -72,4 +94,6 @@ def test_scores_separate_the_variants(scored: list[dict]) -> None:
     assert mean["chatty", "ifeval_loose"] >= 0.98
     assert mean["ignores", "ifeval_strict"] <= 0.3
     assert set(per_type) == set(INSTRUCTIONS)
-    assert all(sum(v) / len(v) >= 0.9 for v in per_type.values()), {k: sum(v) / len(v) for k, v in per_type.items()}
+    assert all(sum(v) / len(v) >= 0.9 for v in per_type.values()), {
+        k: sum(v) / len(v) for k, v in per_type.items()
+    }

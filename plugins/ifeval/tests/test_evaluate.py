@@ -46,15 +46,22 @@ def test_loose_still_rejects_a_violation_in_the_body() -> None:
 
 
 def test_evaluate_many_instructions() -> None:
-    v = evaluate("hello world, friend", ["punctuation:no_comma", "length_constraints:number_words"],
-                 [{}, {"num_words": 3, "relation": "at least"}])
+    v = evaluate(
+        "hello world, friend",
+        ["punctuation:no_comma", "length_constraints:number_words"],
+        [{}, {"num_words": 3, "relation": "at least"}],
+    )
     assert v.followed == (False, True)
     assert v.fraction == 0.5 and not v.all
     assert v.as_dict() == {"punctuation:no_comma": False, "length_constraints:number_words": True}
 
 
 def test_repeated_ids_keep_separate_verdicts() -> None:
-    v = evaluate("cat dog", ["keywords:existence", "keywords:existence"], [{"keywords": ["cat"]}, {"keywords": ["cow"]}])
+    v = evaluate(
+        "cat dog",
+        ["keywords:existence", "keywords:existence"],
+        [{"keywords": ["cat"]}, {"keywords": ["cow"]}],
+    )
     assert v.as_dict() == {"keywords:existence": True, "keywords:existence#2": False}
 
 

@@ -30,13 +30,20 @@ def test_fraction_and_all(kit: RewardKit) -> None:
     s = score_one(r, completion, instruction_id_list=IDS, kwargs=KWARGS)
     assert s.value == pytest.approx(1 / 3)
     assert s.details["instructions"] == {
-        "punctuation:no_comma": False, "length_constraints:number_words": True, "startend:quotation": False,
+        "punctuation:no_comma": False,
+        "length_constraints:number_words": True,
+        "startend:quotation": False,
     }
     assert s.details["mode"] == "strict" and s.details["followed"] == 1 and s.details["total"] == 3
     json.dumps(s.details)  # `rewardkit score` writes details out
-    assert score_one(r, completion, params={"aggregate": "all"}, instruction_id_list=IDS, kwargs=KWARGS).value == 0.0
+    assert (
+        score_one(r, completion, params={"aggregate": "all"}, instruction_id_list=IDS, kwargs=KWARGS).value
+        == 0.0
+    )
     good = '"one two three four"'
-    assert score_one(r, good, params={"aggregate": "all"}, instruction_id_list=IDS, kwargs=KWARGS).value == 1.0
+    assert (
+        score_one(r, good, params={"aggregate": "all"}, instruction_id_list=IDS, kwargs=KWARGS).value == 1.0
+    )
 
 
 def test_loose_mode_param(kit: RewardKit) -> None:
@@ -51,8 +58,13 @@ def test_thinking_is_not_judged(kit: RewardKit) -> None:
     r = kit.registry.reward("ifeval.instructions")
     completion = "<think>Hmm, commas, commas.</think>\nno commas in the answer"
     assert score_one(r, completion, instruction_id_list=["punctuation:no_comma"], kwargs=[{}]).value == 1.0
-    kept = score_one(r, completion, params={"strip_think": False}, instruction_id_list=["punctuation:no_comma"],
-                     kwargs=[{}])
+    kept = score_one(
+        r,
+        completion,
+        params={"strip_think": False},
+        instruction_id_list=["punctuation:no_comma"],
+        kwargs=[{}],
+    )
     assert kept.value == 0.0
 
 
@@ -89,7 +101,9 @@ def test_kwargs_as_json_string_column(kit: RewardKit) -> None:
     assert s.value == 1.0
 
 
-@pytest.mark.parametrize(("params", "message"), [({"mode": "lenient"}, "strict"), ({"aggregate": "mean"}, "fraction")])
+@pytest.mark.parametrize(
+    ("params", "message"), [({"mode": "lenient"}, "strict"), ({"aggregate": "mean"}, "fraction")]
+)
 def test_bad_params(kit: RewardKit, params: dict, message: str) -> None:
     r = kit.registry.reward("ifeval.instructions")
     with pytest.raises(RewardParamsError, match=message):

@@ -58,7 +58,9 @@ def test_tulu3_sample_math_rows_are_not_applicable() -> None:
     r = kit.registry.reward("ifeval.tulu3")
     with (shared_data_dir() / "tulu3_rlvr" / "sample.jsonl").open(encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
-    samples = [Sample.from_row({**row, "prompt": row["messages"], "completion": "The answer is 8."}) for row in rows]
+    samples = [
+        Sample.from_row({**row, "prompt": row["messages"], "completion": "The answer is 8."}) for row in rows
+    ]
     scores = r.score(samples, {})
     assert len(scores) == 100
     assert all(s.value is None and s.ok for s in scores)

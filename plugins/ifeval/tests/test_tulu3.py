@@ -9,8 +9,23 @@ import pytest
 from rewardkit_ifeval import INSTRUCTIONS, TULU3_FUNCTIONS, InstructionArgsError, evaluate, parse_ground_truth
 
 # Every open-instruct argument, null unless the function uses it, as in allenai/RLVR-IFeval.
-_NULLS = dict.fromkeys(["N", "quantifier", "end_phrase", "keyword_list", "word", "forbidden_words", "letter", "i",
-                        "first_word", "postscript_marker", "options", "section_splitter", "original_prompt"])
+_NULLS = dict.fromkeys(
+    [
+        "N",
+        "quantifier",
+        "end_phrase",
+        "keyword_list",
+        "word",
+        "forbidden_words",
+        "letter",
+        "i",
+        "first_word",
+        "postscript_marker",
+        "options",
+        "section_splitter",
+        "original_prompt",
+    ]
+)
 
 
 def gt(func_name: str, **args: object) -> str:
@@ -23,9 +38,11 @@ CASES = [
     (gt("verify_keyword_frequency", word="sun", N=2), "Sun and sun, but sunny.", "sun sun sun"),
     (gt("validate_forbidden_words", forbidden_words=["very"]), "It is quite good.", "It is Very good."),
     (gt("verify_letter_frequency", letter="q", N=2), "A quiet queen.", "A quiet quick queen."),
-    (gt("validate_response_language", language="fr"),
-     "Je voudrais un café et un croissant, s'il vous plaît, avant de partir au travail.",
-     "I would like a coffee and a croissant, please, before I leave for work."),
+    (
+        gt("validate_response_language", language="fr"),
+        "Je voudrais un café et un croissant, s'il vous plaît, avant de partir au travail.",
+        "I would like a coffee and a croissant, please, before I leave for work.",
+    ),
     (gt("verify_paragraph_count", N=2), "One.\n* * *\nTwo.", "One.\n\nTwo."),
     (gt("validate_word_constraint", N=10, quantifier="around"), " ".join(["w"] * 11), " ".join(["w"] * 13)),
     (gt("verify_sentence_constraint", N=2, quantifier="at most"), "One. Two.", "One. Two. Three."),
@@ -40,10 +57,16 @@ CASES = [
     (gt("validate_json_format"), '{"a": 1}', "{'a': 1}"),
     (gt("validate_repeat_prompt", original_prompt="Say hi."), "Say hi. Hi!", "Hi! Say hi."),
     (gt("validate_two_responses"), "A\n******\nB", "A\n******\nA"),
-    (gt("validate_uppercase"), "THIS WHOLE SENTENCE IS WRITTEN IN CAPITAL LETTERS FOR YOU.",
-     "This Whole Sentence Is Not."),
-    (gt("validate_lowercase"), "this whole sentence is written in lowercase letters for you.",
-     "This sentence is not."),
+    (
+        gt("validate_uppercase"),
+        "THIS WHOLE SENTENCE IS WRITTEN IN CAPITAL LETTERS FOR YOU.",
+        "This Whole Sentence Is Not.",
+    ),
+    (
+        gt("validate_lowercase"),
+        "this whole sentence is written in lowercase letters for you.",
+        "This sentence is not.",
+    ),
     (gt("validate_frequency_capital_words", N=2, quantifier="at least"), "BIG and BOLD", "Big and BOLD"),
     (gt("validate_end", end_phrase="Is there anything else?"), "Done. Is there anything else?", "Done."),
     (gt("validate_quotation"), '"quoted"', "not quoted"),

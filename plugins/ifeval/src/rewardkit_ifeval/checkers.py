@@ -13,7 +13,8 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from .text import InstructionArgsError, check_relation, compare, detect_language, sentences, words
 
@@ -94,9 +95,17 @@ def keywords_existence(response: str, *, keywords: list[str]) -> bool:
     return all(k.lower() in low for k in keywords)
 
 
-@instruction("keywords:frequency", defaults={"whole_word": False}, keyword=str, frequency=int, relation=str,
-             whole_word=bool)
-def keywords_frequency(response: str, *, keyword: str, frequency: int, relation: str, whole_word: bool) -> bool:
+@instruction(
+    "keywords:frequency",
+    defaults={"whole_word": False},
+    keyword=str,
+    frequency=int,
+    relation=str,
+    whole_word=bool,
+)
+def keywords_frequency(
+    response: str, *, keyword: str, frequency: int, relation: str, whole_word: bool
+) -> bool:
     """The keyword appears <relation> N times (case-insensitive; IFEval counts substrings)."""
     check_relation(relation)
     pattern = rf"\b{re.escape(keyword)}\b" if whole_word else re.escape(keyword)
@@ -106,9 +115,7 @@ def keywords_frequency(response: str, *, keyword: str, frequency: int, relation:
 @instruction("keywords:forbidden_words", forbidden_words=list)
 def keywords_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
     """None of the words appears as a whole word (case-insensitive)."""
-    return not any(
-        re.search(rf"\b{re.escape(w)}\b", response, flags=re.IGNORECASE) for w in forbidden_words
-    )
+    return not any(re.search(rf"\b{re.escape(w)}\b", response, flags=re.IGNORECASE) for w in forbidden_words)
 
 
 @instruction("keywords:letter_frequency", letter=str, let_frequency=int, let_relation=str)
@@ -176,9 +183,12 @@ def _first_word(paragraph: str) -> str:
     return re.split(r"[.,?!;:'\"*]", token, maxsplit=1)[0].lower()
 
 
-@instruction("length_constraints:nth_paragraph_first_word", num_paragraphs=int, nth_paragraph=int,
-             first_word=str)
-def nth_paragraph_first_word(response: str, *, num_paragraphs: int, nth_paragraph: int, first_word: str) -> bool:
+@instruction(
+    "length_constraints:nth_paragraph_first_word", num_paragraphs=int, nth_paragraph=int, first_word=str
+)
+def nth_paragraph_first_word(
+    response: str, *, num_paragraphs: int, nth_paragraph: int, first_word: str
+) -> bool:
     """Exactly N paragraphs separated by blank lines, and paragraph i starts with the given word."""
     if nth_paragraph < 1:
         raise InstructionArgsError("length_constraints:nth_paragraph_first_word: nth_paragraph counts from 1")
@@ -222,8 +232,9 @@ def number_bullet_lists(response: str, *, num_bullets: int) -> bool:
 CONSTRAINED_RESPONSES = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 
 
-@instruction("detectable_format:constrained_response", defaults={"options": list(CONSTRAINED_RESPONSES)},
-             options=list)
+@instruction(
+    "detectable_format:constrained_response", defaults={"options": list(CONSTRAINED_RESPONSES)}, options=list
+)
 def constrained_response(response: str, *, options: list[str]) -> bool:
     """The response contains one of the fixed answers (IFEval: "My answer is yes/no/maybe.")."""
     text = response.strip()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
+from collections.abc import Mapping, Sequence
 
 from .checkers import INSTRUCTIONS, Instruction
 from .text import InstructionArgsError
@@ -43,8 +44,9 @@ def loose_variants(response: str) -> list[str]:
     return cut + [text.replace("*", "") for text in cut]
 
 
-def follows(response: str, instruction_id: str, kwargs: Mapping[str, Any] | None = None,
-            mode: Mode = "strict") -> bool:
+def follows(
+    response: str, instruction_id: str, kwargs: Mapping[str, Any] | None = None, mode: Mode = "strict"
+) -> bool:
     """Whether ``response`` follows one instruction. An empty response follows nothing."""
     inst = get_instruction(instruction_id)
     bound = inst.bind(kwargs)  # validate even when the response is empty: bad data should be loud
@@ -81,8 +83,12 @@ class Verdicts:
         return out
 
 
-def evaluate(response: str, instruction_ids: Sequence[str], kwargs_list: Sequence[Mapping[str, Any] | None],
-             mode: Mode = "strict") -> Verdicts:
+def evaluate(
+    response: str,
+    instruction_ids: Sequence[str],
+    kwargs_list: Sequence[Mapping[str, Any] | None],
+    mode: Mode = "strict",
+) -> Verdicts:
     """Check ``response`` against each instruction (ids and kwargs as IFEval's input_data gives them)."""
     if mode not in MODES:
         raise ValueError(f"mode must be 'strict' or 'loose', not {mode!r}")

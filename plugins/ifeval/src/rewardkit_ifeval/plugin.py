@@ -30,7 +30,9 @@ def strip_thinking(text: str) -> str:
     return tail.lstrip() if sep else text
 
 
-def _ifeval_columns(sample: Sample, ids_column: str, kwargs_column: str) -> tuple[list[str], list[Any]] | None:
+def _ifeval_columns(
+    sample: Sample, ids_column: str, kwargs_column: str
+) -> tuple[list[str], list[Any]] | None:
     ids = sample.column(ids_column)
     if ids is None:
         return None
@@ -62,8 +64,9 @@ def _tulu_ground_truth(sample: Sample) -> tuple[list[str], list[Any]] | None:
     return parse_ground_truth(gt)
 
 
-def _score(sample: Sample, found: tuple[list[str], list[Any]], source: str, mode: str, aggregate: str,
-           think: bool) -> Score:
+def _score(
+    sample: Sample, found: tuple[list[str], list[Any]], source: str, mode: str, aggregate: str, think: bool
+) -> Score:
     ids, kwargs = found
     response = sample.completion_text
     if think:
@@ -77,15 +80,26 @@ def _score(sample: Sample, found: tuple[list[str], list[Any]], source: str, mode
     return Score(
         value,
         reason=f"{followed}/{len(ids)} instructions followed ({mode})",
-        details={"instructions": verdicts.as_dict(), "mode": mode, "followed": followed, "total": len(ids),
-                 "format": source},
+        details={
+            "instructions": verdicts.as_dict(),
+            "mode": mode,
+            "followed": followed,
+            "total": len(ids),
+            "format": source,
+        },
     )
 
 
 @reward("ifeval.instructions", domains=("ifeval", "instruction_following"))
-def instructions(sample: Sample, *, mode: str = "strict", aggregate: str = "fraction",
-                 strip_think: bool = True, ids_column: str = "instruction_id_list",
-                 kwargs_column: str = "kwargs") -> Score:
+def instructions(
+    sample: Sample,
+    *,
+    mode: str = "strict",
+    aggregate: str = "fraction",
+    strip_think: bool = True,
+    ids_column: str = "instruction_id_list",
+    kwargs_column: str = "kwargs",
+) -> Score:
     """IFEval instruction following: the fraction (or all-or-nothing) of a row's instructions followed.
 
     Reads IFEval's ``instruction_id_list`` and ``kwargs`` columns, or else a Tulu 3 RLVR
@@ -104,7 +118,9 @@ def instructions(sample: Sample, *, mode: str = "strict", aggregate: str = "frac
 
 
 @reward("ifeval.tulu3", domains=("ifeval", "instruction_following"))
-def tulu3(sample: Sample, *, mode: str = "strict", aggregate: str = "fraction", strip_think: bool = True) -> Score:
+def tulu3(
+    sample: Sample, *, mode: str = "strict", aggregate: str = "fraction", strip_think: bool = True
+) -> Score:
     """Tulu 3 RLVR instruction following: checks the ``ground_truth`` constraint (``{"func_name": ...}``).
 
     Rows whose ground truth is not an IF constraint (math answers in a mixed dataset) are not

@@ -19,7 +19,8 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .filler import ENGLISH, OTHER
 from .text import sentences, words
@@ -68,9 +69,12 @@ def _pool(plan: _Plan, language: str) -> list[str]:
     if language != "en":
         return list(OTHER[language])
     banned = [w.lower() for kw in plan.k.get("keywords:forbidden_words", []) for w in kw["forbidden_words"]]
-    scarce = [kw["keyword"].lower() for kw in plan.k.get("keywords:frequency", []) if kw["relation"] == "less than"]
+    scarce = [
+        kw["keyword"].lower() for kw in plan.k.get("keywords:frequency", []) if kw["relation"] == "less than"
+    ]
     pool = [
-        s for s in ENGLISH
+        s
+        for s in ENGLISH
         if not any(re.search(rf"\b{re.escape(w)}\b", s) for w in banned) and not any(k in s for k in scarce)
     ]
     for kw in plan.k.get("keywords:letter_frequency", []):
@@ -82,8 +86,11 @@ def _pool(plan: _Plan, language: str) -> list[str]:
 
 def _take(pool: list[str], plan: _Plan, n: int, offset: int) -> list[str]:
     """``n`` sentences from ``pool``, keeping under every "fewer than N letter x" budget."""
-    budgets = {kw["letter"].lower(): int(kw["let_frequency"]) - 1
-               for kw in plan.k.get("keywords:letter_frequency", []) if kw["let_relation"] == "less than"}
+    budgets = {
+        kw["letter"].lower(): int(kw["let_frequency"]) - 1
+        for kw in plan.k.get("keywords:letter_frequency", [])
+        if kw["let_relation"] == "less than"
+    }
     lettered = bool(budgets)
     out: list[str] = []
     i = 0
@@ -174,14 +181,22 @@ def _render(plan: _Plan, body: list[str], extras: list[str]) -> str:
 def follow_response(ids: Sequence[str], kwargs: Sequence[Mapping[str, Any] | None], seed: int = 0) -> str:
     """A response built to follow every instruction of one IFEval row."""
     plan = _Plan(ids, kwargs)
-    language = plan.one("language:response_language")["language"] if plan.has("language:response_language") else "en"
+    language = (
+        plan.one("language:response_language")["language"] if plan.has("language:response_language") else "en"
+    )
     pool = _pool(plan, language)
     extras = _extras(plan)
     min_w, max_w = plan.bounds("length_constraints:number_words", "num_words")
     min_s, max_s = plan.bounds("length_constraints:number_sentences", "num_sentences")
     # Every paragraph needs a sentence, and language detection needs a few to be sure.
-    needs_text = any(plan.has(i) for i in ("language:response_language", "change_case:english_capital",
-                                           "change_case:english_lowercase"))
+    needs_text = any(
+        plan.has(i)
+        for i in (
+            "language:response_language",
+            "change_case:english_capital",
+            "change_case:english_lowercase",
+        )
+    )
     wanted = min(6, max_s, max(1, max_w // 12)) if needs_text else 1
     n = max(_paragraph_count(plan), wanted)
     while True:
@@ -214,15 +229,25 @@ def rows(data: Iterable[Mapping[str, Any]], variants: Sequence[str] = VARIANTS) 
             "ignores": IGNORES,
         }
         for variant in variants:
-            yield {"key": row.get("key"), "variant": variant, "prompt": row["prompt"],
-                   "completion": completions[variant], "instruction_id_list": ids, "kwargs": kwargs}
+            yield {
+                "key": row.get("key"),
+                "variant": variant,
+                "prompt": row["prompt"],
+                "completion": completions[variant],
+                "instruction_id_list": ids,
+                "kwargs": kwargs,
+            }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rewardkit_ifeval.samples", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m rewardkit_ifeval.samples", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--input", required=True, help="IFEval input_data.jsonl")
     parser.add_argument("--output", required=True, help="JSONL to write, ready for `rewardkit score`")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {VARIANTS}")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {VARIANTS}"
+    )
     args = parser.parse_args(argv)
     src = Path(args.input)
     if not src.is_file():

@@ -13,7 +13,8 @@ directly, ``{"instruction_id": [...], "kwargs": [...]}``; that is accepted too.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from .checkers import parse_options
 from .text import InstructionArgsError
@@ -23,34 +24,59 @@ from .text import InstructionArgsError
 #: is over whole words, hence the fixed kwargs.
 FUNCTIONS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
     "verify_keywords": ("keywords:existence", {"keyword_list": "keywords"}, {}),
-    "verify_keyword_frequency": ("keywords:frequency", {"word": "keyword", "N": "frequency"},
-                                 {"relation": "exactly", "whole_word": True}),
+    "verify_keyword_frequency": (
+        "keywords:frequency",
+        {"word": "keyword", "N": "frequency"},
+        {"relation": "exactly", "whole_word": True},
+    ),
     "validate_forbidden_words": ("keywords:forbidden_words", {"forbidden_words": "forbidden_words"}, {}),
-    "verify_letter_frequency": ("keywords:letter_frequency", {"letter": "letter", "N": "let_frequency"},
-                                {"let_relation": "exactly"}),
+    "verify_letter_frequency": (
+        "keywords:letter_frequency",
+        {"letter": "letter", "N": "let_frequency"},
+        {"let_relation": "exactly"},
+    ),
     "validate_response_language": ("language:response_language", {"language": "language"}, {}),
     "verify_paragraph_count": ("length_constraints:number_paragraphs", {"N": "num_paragraphs"}, {}),
-    "validate_word_constraint": ("length_constraints:number_words", {"N": "num_words", "quantifier": "relation"},
-                                 {}),
-    "verify_sentence_constraint": ("length_constraints:number_sentences",
-                                   {"N": "num_sentences", "quantifier": "relation"}, {}),
-    "validate_paragraphs": ("length_constraints:nth_paragraph_first_word",
-                            {"N": "num_paragraphs", "i": "nth_paragraph", "first_word": "first_word"}, {}),
+    "validate_word_constraint": (
+        "length_constraints:number_words",
+        {"N": "num_words", "quantifier": "relation"},
+        {},
+    ),
+    "verify_sentence_constraint": (
+        "length_constraints:number_sentences",
+        {"N": "num_sentences", "quantifier": "relation"},
+        {},
+    ),
+    "validate_paragraphs": (
+        "length_constraints:nth_paragraph_first_word",
+        {"N": "num_paragraphs", "i": "nth_paragraph", "first_word": "first_word"},
+        {},
+    ),
     "verify_postscript": ("detectable_content:postscript", {"postscript_marker": "postscript_marker"}, {}),
     "validate_placeholders": ("detectable_content:number_placeholders", {"N": "num_placeholders"}, {}),
     "verify_bullet_points": ("detectable_format:number_bullet_lists", {"N": "num_bullets"}, {}),
     "validate_title": ("detectable_format:title", {}, {}),
     "validate_choice": ("detectable_format:constrained_response", {"options": "options"}, {}),
-    "validate_highlighted_sections": ("detectable_format:number_highlighted_sections", {"N": "num_highlights"}, {}),
-    "validate_sections": ("detectable_format:multiple_sections",
-                          {"N": "num_sections", "section_splitter": "section_spliter"}, {}),
+    "validate_highlighted_sections": (
+        "detectable_format:number_highlighted_sections",
+        {"N": "num_highlights"},
+        {},
+    ),
+    "validate_sections": (
+        "detectable_format:multiple_sections",
+        {"N": "num_sections", "section_splitter": "section_spliter"},
+        {},
+    ),
     "validate_json_format": ("detectable_format:json_format", {}, {}),
     "validate_repeat_prompt": ("combination:repeat_prompt", {"original_prompt": "prompt_to_repeat"}, {}),
     "validate_two_responses": ("combination:two_responses", {}, {}),
     "validate_uppercase": ("change_case:english_capital", {}, {}),
     "validate_lowercase": ("change_case:english_lowercase", {}, {}),
-    "validate_frequency_capital_words": ("change_case:capital_word_frequency",
-                                         {"N": "capital_frequency", "quantifier": "capital_relation"}, {}),
+    "validate_frequency_capital_words": (
+        "change_case:capital_word_frequency",
+        {"N": "capital_frequency", "quantifier": "capital_relation"},
+        {},
+    ),
     "validate_end": ("startend:end_checker", {"end_phrase": "end_phrase"}, {}),
     "validate_quotation": ("startend:quotation", {}, {}),
     "validate_no_commas": ("punctuation:no_comma", {}, {}),
@@ -104,7 +130,8 @@ def from_func(constraint: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             continue
         if key not in renames:
             raise InstructionArgsError(
-                f"Tulu 3 function {name!r} takes no argument {key!r}; it takes: {', '.join(renames) or 'none'}"
+                f"Tulu 3 function {name!r} takes no argument {key!r}; "
+                f"it takes: {', '.join(renames) or 'none'}"
             )
         target = renames[key]
         kwargs[target] = _CONVERT.get(target, lambda v: v)(value)

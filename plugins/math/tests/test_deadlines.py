@@ -21,6 +21,7 @@ PATHOLOGICAL = [
     "\\boxed{100000!}",
     "\\boxed{(10^{10})!}",  # passes the guards: only the deadline stops it
     "\\boxed{\\binom{10^{9}}{10^{8}}}",
+    "\\boxed{(99999^{99999})^{99999}}",  # big-int work in C: the worker's alarm waits, the parent's kill does not
     "x " * 500_000 + "\\boxed{5}",
     "\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}",
     "\\boxed{" * 3000 + "1" + "}" * 3000,

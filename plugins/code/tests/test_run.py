@@ -183,3 +183,17 @@ def test_registered_through_the_plugin_hook():
     kit = RewardKit()
     assert {"code.unit_tests", "code.syntax"} <= set(kit.registry.names())
     assert kit.registry.reward("code.unit_tests").mode == "batch"
+
+
+def test_early_exit_on_stdio_and_call_tests_uses_salted_hashes(p):
+    partial = "a, b = map(int, input().split())\nprint(a + b if a != 10 else 0)\n"
+    s = run([partial], dict(p, early_exit=True), **ADD)[0]
+    assert s.value == 0.25 and s.details["stopped"] == "early_exit"
+    assert [f["test"] for f in s.details["failures"]] == [1]
+    # a float expected output may still pass within tolerance: no early stop on a hash mismatch
+    floats = run(["print('%.7f' % (int(input()) / 3))"], dict(p, early_exit=True),
+                 inputs=["1\n", "2\n"], outputs=["0.333333\n", "0.666667\n"])[0]
+    assert floats.value == 1.0
+    call = run(["def total(xs):\n    return sum(xs) if len(xs) != 1 else -1\n"], dict(p, early_exit=True),
+               inputs=[[[1, 2]], [[5]], [[1]]], outputs=[[3], [5], [1]], fn_name="total")[0]
+    assert call.value == 1 / 3 and call.details["stopped"] == "early_exit"

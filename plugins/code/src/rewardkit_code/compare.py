@@ -6,16 +6,18 @@ import math
 import re
 from typing import Any
 
+# The runner hashes outputs in these same canonical forms (one implementation for both sides).
+from .runner import canon_tokens, canon_value
+
+__all__ = ["canon_tokens", "canon_value", "expected_values", "output_is_tolerant", "outputs_match", "tokens",
+           "value_is_tolerant", "values_match"]
+
 _FLOATISH = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
 TOLERANCE = 1e-6
 
 
 def tokens(text: str) -> list[str]:
     return text.split()
-
-
-# The runner hashes outputs in these same canonical forms (one implementation for both sides).
-from .runner import canon_tokens, canon_value  # noqa: E402
 
 
 def _close(a: float, b: float) -> bool:

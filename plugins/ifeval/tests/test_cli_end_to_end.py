@@ -97,3 +97,61 @@ def test_scores_separate_the_variants(scored: list[dict]) -> None:
     assert all(sum(v) / len(v) >= 0.9 for v in per_type.values()), {
         k: sum(v) / len(v) for k, v in per_type.items()
     }
+
+
+def test_tulu3_mixture_through_the_cli(tmp_path: Path) -> None:
+    # The real Tulu 3 RLVR sample (math rows) plus IF rows in its format: the IF rows are scored,
+    # the math rows are not applicable (None, no error).
+    with (shared_data_dir() / "tulu3_rlvr" / "sample.jsonl").open(encoding="utf-8") as f:
+        rows = [{**json.loads(line), "completion": "The answer is 8."} for line in f]
+    nulls = dict.fromkeys(["N", "quantifier", "end_phrase", "keyword_list", "word", "letter", "i"])
+    if_rows = [
+        ({"func_name": "validate_no_commas", **nulls}, "no commas at all here", True),
+        ({"func_name": "validate_no_commas", **nulls}, "one, two", False),
+        (
+            {**nulls, "func_name": "validate_word_constraint", "N": 5, "quantifier": "at least"},
+            "too short",
+            False,
+        ),
+        (
+            {**nulls, "func_name": "validate_end", "end_phrase": "Is there anything else?"},
+            "Done. Is there anything else?",
+            True,
+        ),
+    ]
+    for truth, completion, _ in if_rows:
+        rows.append(
+            {
+                "messages": [{"role": "user", "content": "..."}],
+                "ground_truth": json.dumps(truth),
+                "dataset": "ifeval",
+                "completion": completion,
+            }
+        )
+    src, out = tmp_path / "mix.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rewardkit.cli",
+            "score",
+            "--reward",
+            "ifeval.tulu3",
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    scored = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["rewards"]["ifeval.tulu3"] for r in scored[:100]] == [None] * 100
+    assert all(not r["errors"] for r in scored)
+    got = [r["rewards"]["ifeval.tulu3"] for r in scored[100:]]
+    assert got == [1.0 if ok else 0.0 for _, _, ok in if_rows]
+    assert scored[100]["reward_details"]["ifeval.tulu3"]["instructions"] == {"punctuation:no_comma": True}

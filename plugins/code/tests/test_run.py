@@ -197,3 +197,12 @@ def test_early_exit_on_stdio_and_call_tests_uses_salted_hashes(p):
     call = run(["def total(xs):\n    return sum(xs) if len(xs) != 1 else -1\n"], dict(p, early_exit=True),
                inputs=[[[1, 2]], [[5]], [[1]]], outputs=[[3], [5], [1]], fn_name="total")[0]
     assert call.value == 1 / 3 and call.details["stopped"] == "early_exit"
+
+
+def test_fork_bomb_and_memory_hog_cost_only_their_tests(p):
+    body = ("    if x == 2:\n        import os\n        while True:\n            os.fork()\n"
+            "    if x == -1:\n        hog = bytearray(8 * 1024 ** 3)\n    return x + 1\n")
+    s = he([body], dict(p, memory_mb=512))[0]
+    assert s.value == 0.5, s
+    errors = {f["test"]: f["error"] for f in s.details["failures"]}
+    assert "MemoryError" in errors[2] and set(errors) == {1, 2}

@@ -218,7 +218,12 @@ def run_python_test(spec, index, code_obj, wall):
     with open(in_path, "w", encoding="utf-8") as f:
         f.write(test if kind == "stdio" else "")
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # e.g. a fork bomb's leftovers hold every process slot of the uid
+        os.close(read_fd)
+        os.close(write_fd)
+        return {"i": index, "status": "error", "error": "could not start the test: %s" % exc}, None
     if pid == 0:  # child: never returns
         status = 1
         try:

@@ -8,8 +8,9 @@ For each row of IFEval's ``input_data.jsonl`` three completions are written:
   against the response and loose mode forgives (the IFEval paper's reason for loose mode);
 * ``ignores``: one fixed generic answer that pays no attention to the instructions.
 
-This is test data, not a model: it is built from the instruction ids and kwargs, never from the
-checkers. Run ``python -m rewardkit_ifeval.samples --input input_data.jsonl --output rows.jsonl``.
+This is test data, not a model: it is built from the instruction ids and kwargs and never asks a
+checker whether it passes (it only measures its own length with the shared word and sentence
+counters, to know when it has written enough). Run ``python -m rewardkit_ifeval.samples --input input_data.jsonl --output rows.jsonl``.
 """
 
 from __future__ import annotations

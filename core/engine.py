@@ -113,6 +113,14 @@ class ScoredSample:
         return {k: s.error for k, s in self.scores.items() if s.error is not None}
 
 
+@dataclass
+class _Job:
+    """One computation: a unit of samples (indices), plus identical units that share its result."""
+
+    cache_key: str | None
+    units: list[list[int]]
+
+
 class _LRU:
     def __init__(self, size: int) -> None:
         self.size = size
@@ -302,8 +310,31 @@ class ScoringEngine:
         return f"{prefix}:{fingerprints}:{stable_hash(upstream)}"
 
     def _run(self, key: str, spec: RewardSpec, reward: Reward, view: list[Sample], stats: RewardStats) -> list[Score]:
-        # Work units: one sample, or one group of samples, per call; batch rewards get chunks of
-        # single-sample units so each sample is still cached on its own.
+        out: list[Score | None] = [None] * len(view)
+        jobs = self._plan(key, spec, reward, view, stats, out)
+        # One call per job (a sample, or a group); batch rewards take up to batch_size jobs a call.
+        per_call = self.batch_size if reward.mode == "batch" else 1
+        chunks = [jobs[j:j + per_call] for j in range(0, len(jobs), per_call)]
+        params = dict(spec.params)
+        calls = [(reward.score, ([view[i] for job in chunk for i in job.units[0]], params), {}) for chunk in chunks]
+        deadline = spec.deadline if spec.deadline is not None else self.deadline
+        outcomes = self.executor.run_calls(calls, timeout=deadline) if calls else []
+        for chunk, outcome in zip(chunks, outcomes):
+            stats.add_call(outcome.latency)
+            scores = self._outcome_scores(outcome, sum(len(job.units[0]) for job in chunk))
+            for job in chunk:
+                job_scores, scores = scores[:len(job.units[0])], scores[len(job.units[0]):]
+                if job.cache_key is not None and outcome.ok:  # failures are not cached: they may pass later
+                    self._cache.put(job.cache_key, job_scores)  # type: ignore[arg-type]
+                for unit in job.units:
+                    for i, score in zip(unit, job_scores):
+                        out[i] = score
+        return out  # type: ignore[return-value]
+
+    def _plan(self, key: str, spec: RewardSpec, reward: Reward, view: list[Sample], stats: RewardStats,
+              out: list[Score | None]) -> list["_Job"]:
+        """Split ``view`` into units (samples, or groups for group rewards), fill cache hits into
+        ``out``, and return the remaining work with identical units merged into one job."""
         if reward.mode == "group":
             groups: dict[str, list[int]] = {}
             for i, s in enumerate(view):
@@ -311,45 +342,23 @@ class ScoringEngine:
             units = list(groups.values())
         else:
             units = [[i] for i in range(len(view))]
-        out: list[Score | None] = [None] * len(view)
-        todo: dict[str, list[list[int]]] = {}  # cache key -> units sharing it (computed once)
-        uncacheable: list[list[int]] = []
+        jobs: dict[str, _Job] = {}
+        uncached: list[_Job] = []
         for unit in units:
             ukey = self._unit_key(key, reward, spec, [view[i] for i in unit])
-            hit = self._cache.get(ukey) if ukey else None
+            if ukey is None:
+                uncached.append(_Job(None, [unit]))
+                continue
+            hit = self._cache.get(ukey)
             if hit is not None:
                 stats.cache_hits += len(unit)
                 for i, score in zip(unit, hit):  # type: ignore[call-overload]
                     out[i] = score
-            elif ukey is None:
-                uncacheable.append(unit)
+            elif ukey in jobs:
+                jobs[ukey].units.append(unit)
             else:
-                todo.setdefault(ukey, []).append(unit)
-        work: list[tuple[str | None, list[list[int]]]] = [(k, u) for k, u in todo.items()]
-        work += [(None, [u]) for u in uncacheable]
-        params = dict(spec.params)
-        if reward.mode == "batch":
-            calls_units = [work[j:j + self.batch_size] for j in range(0, len(work), self.batch_size)]
-            calls = [(reward.score, ([view[w[1][0][0]] for w in chunk], params), {}) for chunk in calls_units]
-        else:
-            calls_units = [[w] for w in work]
-            calls = [(reward.score, ([view[i] for i in w[1][0]], params), {}) for w in work]
-        deadline = spec.deadline if spec.deadline is not None else self.deadline
-        outcomes = self.executor.run_calls(calls, timeout=deadline) if calls else []
-        for chunk, outcome in zip(calls_units, outcomes):
-            stats.add_call(outcome.latency)
-            scores = self._outcome_scores(outcome, sum(len(w[1][0]) for w in chunk))
-            pos = 0
-            for ukey, same_units in chunk:
-                n = len(same_units[0])
-                unit_scores = scores[pos:pos + n]
-                pos += n
-                if ukey is not None and outcome.ok:
-                    self._cache.put(ukey, unit_scores)  # type: ignore[arg-type]
-                for unit in same_units:
-                    for i, score in zip(unit, unit_scores):
-                        out[i] = score
-        return out  # type: ignore[return-value]
+                jobs[ukey] = _Job(ukey, [unit])
+        return [*jobs.values(), *uncached]
 
     @staticmethod
     def _outcome_scores(outcome: Outcome, n: int) -> list[Score]:

@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_math.py
 	$(PY) benchmarks/bench_sandbox.py
+	$(PY) benchmarks/bench_code.py
+	$(PY) plugins/format/benchmarks/bench_format.py
+	$(PY) plugins/ifeval/benchmarks/bench_ifeval.py
 
 clean:
 	rm -rf $(DEMO) $(VENV) .pytest_cache

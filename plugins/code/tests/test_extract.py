@@ -61,3 +61,12 @@ def test_language_aliases():
     assert get_language("c").compile[0] == "gcc"
     with pytest.raises(ValueError, match="unsupported language 'rust'"):
         get_language("rust")
+
+
+def test_block_defining_the_function_beats_a_later_usage_example():
+    text = ("```python\ndef add(a, b):\n    return a + b\n```\nUsage:\n```python\nprint(add(1, 2))\n```")
+    assert extract_code(text).code == "print(add(1, 2))\n"
+    assert extract_code(text, defines="add").code == "def add(a, b):\n    return a + b\n"
+    cpp = "```cpp\nint add(int a, int b) { return a + b; }\n```\n```cpp\nint main() { add(1, 2); }\n```"
+    assert extract_code(cpp, "cpp", defines="add").code.startswith("int add(")
+    assert extract_code(text, defines="missing").code == "print(add(1, 2))\n"

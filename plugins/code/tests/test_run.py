@@ -206,3 +206,8 @@ def test_fork_bomb_and_memory_hog_cost_only_their_tests(p):
     assert s.value == 0.5, s
     errors = {f["test"]: f["error"] for f in s.details["failures"]}
     assert "MemoryError" in errors[2] and set(errors) == {1, 2}
+
+
+def test_solution_block_is_found_before_a_usage_example(p):
+    completion = "```python\ndef inc(x):\n    return x + 1\n```\nExample:\n```python\nprint(inc(1))\n```"
+    assert he([completion], p)[0].value == 1.0

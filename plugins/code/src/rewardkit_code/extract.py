@@ -57,12 +57,15 @@ def strip_reasoning(text: str) -> str:
     return parts[-1] if len(parts) > 1 else text
 
 
-def extract_code(text: str, language: str | None = None, choice: Choice = "last") -> Extracted:
+def extract_code(text: str, language: str | None = None, choice: Choice = "last",
+                 defines: str | None = None) -> Extracted:
     """The program in ``text``.
 
     With fences, blocks tagged ``language`` (or untagged) are preferred over blocks in other
-    languages; ``choice`` then picks the last (default: models usually end with the final
-    version), first, longest, or all of them joined. Without fences the whole text is the code.
+    languages, and, when ``defines`` names a function, blocks that define it over the others (a
+    usage example after the solution is not the solution); ``choice`` then picks the last
+    (default: models usually end with the final version), first, longest, or all of them joined.
+    Without fences the whole text is the code.
     """
     if choice not in CHOICES:
         raise ValueError(f"code_block must be one of {CHOICES}, not {choice!r}")
@@ -80,6 +83,10 @@ def extract_code(text: str, language: str | None = None, choice: Choice = "last"
         if tagged:
             main = max(set(tagged), key=lambda lang: (tagged.count(lang), -tagged[::-1].index(lang)))
             blocks = [b for b in blocks if b.language in (main, None)]
+    if defines:
+        pattern = re.compile(rf"\b(def\s+{re.escape(defines)}\b|{re.escape(defines)}\s*\([^;]*\)\s*(const\s*)?\{{)")
+        defining = [b for b in blocks if pattern.search(b.code)]
+        blocks = defining or blocks
     if choice == "all":
         return Extracted("\n\n".join(b.code for b in blocks), blocks[-1].language, True, len(blocks))
     if choice == "first":

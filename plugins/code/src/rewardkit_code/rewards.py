@@ -63,6 +63,9 @@ def _prepare(sample: Sample, language: str, code_block: str, settings: RunSettin
         return _Prepared(Score.not_applicable(
             "the row has no tests (expected HumanEval 'test', MBPP 'test_list', 'inputs'/'outputs' or "
             "APPS 'input_output' columns)"))
+    if extracted.blocks > 1 and (probe.entry_point or probe.fn_name):
+        extracted = extract_code(sample.completion_text, wanted or row_lang, code_block,  # type: ignore[arg-type]
+                                 defines=probe.entry_point or probe.fn_name)
     lang = _choose_language(sample, language, extracted.language, probe.language)
     if probe.kind == "call" and lang.name != "python":
         return _Prepared(Score.failed(f"call-based tests ({probe.fn_name!r}) need Python, not {lang.name}"))

@@ -89,9 +89,7 @@ class BubblewrapSandbox(LauncherSandbox):
         env["TMPDIR"] = "/tmp"
         return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir), "env": env,
                 "argv": bwrap_argv(str(workdir), str(tmpdir), [str(a) for a in request.command]),
-                "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None,
-                # bwrap makes its own network namespace (and needs none from us).
-                "isolate_network": False}
+                "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None}
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         # /tmp and /dev/shm are private to the run, so there is no shared temp dir to sweep.

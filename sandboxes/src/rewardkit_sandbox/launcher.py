@@ -45,11 +45,11 @@ def sandbox_python() -> str | None:
 class _Server:
     """One warm interpreter serving one slot, over a Unix socket pair."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, flags: list[str]) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = ours
         self.proc = subprocess.Popen(
-            [python, "-I", str(_SERVER), str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            [python, "-I", str(_SERVER), str(theirs.fileno()), *flags], pass_fds=[theirs.fileno()],
             env=dict(BASE_ENV), stdin=subprocess.DEVNULL, start_new_session=True, cwd="/",
         )
         theirs.close()
@@ -109,7 +109,13 @@ class LauncherSandbox(Sandbox):
         self._isolate_network = can_isolate_network()
         self._servers: dict[int, _Server] = {}
         for slot in self._all_slots:
-            self._servers[slot.index] = _Server(self._python)
+            self._servers[slot.index] = _Server(self._python, self._helper_flags())
+
+    def _helper_flags(self) -> list[str]:
+        flags = ["--warm"] if self.in_process_python else []
+        if self._isolate_network:
+            flags.append("--netns")
+        return flags
 
     def _stop(self) -> None:
         for server in self._servers.values():
@@ -121,7 +127,7 @@ class LauncherSandbox(Sandbox):
         if server is None or not server.alive():
             if server is not None:
                 server.close()
-            server = self._servers[slot.index] = _Server(self._python)
+            server = self._servers[slot.index] = _Server(self._python, self._helper_flags())
         return server
 
     def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
@@ -130,8 +136,7 @@ class LauncherSandbox(Sandbox):
         argv = [str(a) for a in request.command]
         return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": wd,
                 "env": sandbox_env(wd, request.env), "argv": argv, "rlimits": rlimits_dict(limits, slot),
-                "python": _python_plan(argv, wd) if self.in_process_python else None,
-                "isolate_network": self._isolate_network}
+                "python": _python_plan(argv, wd) if self.in_process_python else None}
 
     def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
         started = time.monotonic()

@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +28,8 @@ UID_RANGE = 4000
 STATE_DIR = Path(os.environ.get("REWARDKIT_SANDBOX_DIR", "/tmp/rewardkit-sandbox"))
 #: World-writable places a process-backend run could write to outside its work dir; cleaned per run.
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+#: File timestamps come from a clock that ticks every few ms; allow a generous margin.
+_COARSE_CLOCK_NS = 50_000_000
 
 
 def can_switch_uid() -> bool:
@@ -53,10 +56,14 @@ class Slot:
     isolated_uid: bool
     _lock_fd: int | None = None
     _counter: int = field(default=0)
+    _tmp_mtimes: dict[str, int] = field(default_factory=dict)
+    _run_started: int = 0
 
     def new_workdir(self) -> Path:
         """A fresh, empty directory owned by the slot uid (mode 0700: other slots cannot look in)."""
         self._counter += 1
+        if self.isolated_uid:
+            self._snapshot_shared_tmp()
         path = self.root / f"run{self._counter}"
         if path.exists():
             remove_tree(path)
@@ -71,10 +78,21 @@ class Slot:
             kill_uid(self.uid)
 
     def clean_shared_tmp(self) -> None:
-        """Remove what the slot uid left in the world-writable temp dirs (/tmp, /var/tmp, /dev/shm)."""
+        """Remove what the slot uid left in the world-writable temp dirs (/tmp, /var/tmp, /dev/shm).
+
+        A directory whose mtime did not move since before the run (and had not moved just before
+        it either, given the kernel's coarse file clock) got no new entry: it is not scanned.
+        """
         if not self.isolated_uid:
             return
+        before, started = self._tmp_mtimes, self._run_started
         for base in SHARED_TMP_DIRS:
+            try:
+                mtime = os.stat(base).st_mtime_ns
+            except OSError:
+                continue
+            if base in before and mtime == before[base] and mtime < started - _COARSE_CLOCK_NS:
+                continue
             try:
                 entries = os.scandir(base)
             except OSError:
@@ -86,6 +104,15 @@ class Slot:
                             remove_tree(Path(entry.path))
                     except OSError:
                         pass
+
+    def _snapshot_shared_tmp(self) -> None:
+        self._run_started = time.time_ns()
+        self._tmp_mtimes = {}
+        for base in SHARED_TMP_DIRS:
+            try:
+                self._tmp_mtimes[base] = os.stat(base).st_mtime_ns
+            except OSError:
+                pass
 
     def release(self) -> None:
         remove_tree(self.root)

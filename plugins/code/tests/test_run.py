@@ -211,3 +211,14 @@ def test_fork_bomb_and_memory_hog_cost_only_their_tests(p):
 def test_solution_block_is_found_before_a_usage_example(p):
     completion = "```python\ndef inc(x):\n    return x + 1\n```\nExample:\n```python\nprint(inc(1))\n```"
     assert he([completion], p)[0].value == 1.0
+
+
+def test_fast_io_idioms_and_large_input(p):
+    n = 200_000
+    big_in = f"{n}\n" + " ".join(map(str, range(n))) + "\n"
+    want = f"{n * (n - 1) // 2}\n"
+    buffered = ("import sys\ninput = sys.stdin.buffer.readline\nn = int(input())\n"
+                "sys.stdout.buffer.write(b'%d\\n' % sum(map(int, input().split())))\n")
+    whole = "import sys\ndata = open(0).read().split()\nprint(sum(map(int, data[1:])))\n"
+    s = run([buffered, whole], dict(p, per_test_timeout=5), inputs=[big_in, "3\n1 2 3\n"], outputs=[want, "6\n"])
+    assert [x.value for x in s] == [1.0, 1.0], [x.details for x in s]

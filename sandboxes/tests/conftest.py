@@ -64,6 +64,11 @@ def secret_env() -> tuple[str, str]:
     return SECRET_ENV
 
 
+@pytest.fixture
+def forkserver_sandbox() -> Sandbox:
+    return open_sandbox("forkserver")
+
+
 @pytest.fixture(params=FS_ISOLATED)
 def isolated_sandbox(request) -> Sandbox:
     return open_sandbox(request.param)

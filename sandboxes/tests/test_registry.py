@@ -1,0 +1,58 @@
+"""The package's public surface: backend discovery, selection, limits validation, rewardkit plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewardkit_sandbox import Limits, RunRequest, Sandbox, SandboxError, available_backends, get_sandbox, resolve_backend
+
+
+def test_available_backends_names_every_backend_with_a_reason_or_none():
+    found = available_backends()
+    assert set(found) == {"process", "forkserver", "bubblewrap", "docker"}
+    assert found["process"] is None  # always usable
+    for name, reason in found.items():
+        assert reason is None or (isinstance(reason, str) and reason), name
+
+
+def test_auto_picks_a_usable_backend():
+    name = resolve_backend("auto")
+    assert available_backends()[name] is None
+    with pytest.raises(SandboxError, match="unknown sandbox backend 'nope'"):
+        resolve_backend("nope")
+
+
+def test_backends_are_registered_with_rewardkit_through_the_entry_point():
+    from rewardkit import RewardKit
+
+    kit = RewardKit()
+    registry = kit.registry
+    for name in ("process", "forkserver", "bubblewrap", "docker"):
+        cls = registry.sandbox_backend(name)
+        assert issubclass(cls, Sandbox) and cls.name == name
+    assert registry.owner("sandbox_backend", "process").distribution == "rewardkit-sandbox"
+
+
+def test_limits_reject_nonsense_with_a_hint():
+    with pytest.raises(ValueError, match="wall_seconds must be a positive number"):
+        Limits(wall_seconds=0)
+    with pytest.raises(ValueError, match="open_files below 8"):
+        Limits(open_files=3)
+    assert Limits().with_(wall_seconds=2).wall_seconds == 2
+
+
+def test_run_request_rejects_a_shell_string():
+    with pytest.raises(ValueError, match=r"\['sh', '-c'"):
+        RunRequest(command="python3 main.py")
+
+
+def test_closed_sandbox_refuses_runs_and_frees_its_uids():
+    sb = get_sandbox("process", workers=2)
+    uids = [slot.uid for slot in sb._all_slots]
+    assert len(set(uids)) == 2
+    with get_sandbox("process", workers=2) as other:  # concurrent sandboxes never share a uid
+        assert not set(uids) & {slot.uid for slot in other._all_slots}
+    sb.close()
+    sb.close()  # idempotent
+    with pytest.raises(SandboxError, match="closed"):
+        sb.run(["true"])

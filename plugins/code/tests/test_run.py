@@ -222,3 +222,8 @@ def test_fast_io_idioms_and_large_input(p):
     whole = "import sys\ndata = open(0).read().split()\nprint(sum(map(int, data[1:])))\n"
     s = run([buffered, whole], dict(p, per_test_timeout=5), inputs=[big_in, "3\n1 2 3\n"], outputs=[want, "6\n"])
     assert [x.value for x in s] == [1.0, 1.0], [x.details for x in s]
+
+
+def test_wrong_language_for_a_call_based_row_scores_zero(p):
+    s = run(["```cpp\nint total(int x) { return x; }\n```"], p, inputs=[[1]], outputs=[1], fn_name="total")[0]
+    assert s.value == 0.0 and "need a Python program" in s.reason

@@ -67,12 +67,14 @@ def _prepare(sample: Sample, language: str, code_block: str, settings: RunSettin
         extracted = extract_code(sample.completion_text, wanted or row_lang, code_block,  # type: ignore[arg-type]
                                  defines=probe.entry_point or probe.fn_name)
     lang = _choose_language(sample, language, extracted.language, probe.language)
-    if probe.kind == "call" and lang.name != "python":
-        return _Prepared(Score.failed(f"call-based tests ({probe.fn_name!r}) need Python, not {lang.name}"))
-    if not extracted.code.strip():
-        return _Prepared(Score(0.0, reason="no code in the completion", details={"passed": 0, "total": len(probe)}))
     if not len(probe):
         return _Prepared(Score.not_applicable("the row's test list is empty"))
+    if not extracted.code.strip():
+        return _Prepared(Score(0.0, reason="no code in the completion", details={"passed": 0, "total": len(probe)}))
+    if probe.kind == "call" and lang.name != "python":
+        # the model answered a Python function task in another language: wrong, not an error
+        return _Prepared(Score(0.0, reason=f"call-based tests ({probe.fn_name!r}) need a Python program, "
+                                           f"got {lang.name}", details={"passed": 0, "total": len(probe)}))
     prompt = sample.prompt if isinstance(sample.prompt, str) else None
     program = assemble(extracted.code, probe, lang.name, prompt)
     return _Prepared(job=build_job(program, probe, lang, settings), language=lang.name, suite=probe)

@@ -157,6 +157,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0, help="0: one per CPU core")
     ap.add_argument("--timeout", type=float, default=5.0, help="per-check deadline (s)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds over the pathological set")
+    ap.add_argument("--repeat", type=int, default=3, help="baseline/ours runs on fresh batches")
     args = ap.parse_args()
     import logging
 
@@ -174,23 +175,30 @@ def main() -> int:
     ours(grpo_batch(rows, 8, args.group, seed=1), params)
     print(f"pool start + first small batch: {time.perf_counter() - start:.2f} s")
 
-    batch = grpo_batch(rows, args.prompts, args.group, seed=0)
-    start = time.perf_counter()
-    want = baseline(batch)
-    t_base = time.perf_counter() - start
-    start = time.perf_counter()
-    got = ours(batch, params)
-    t_ours = time.perf_counter() - start
-    n = len(batch)
-    agree = sum((g == 1.0) == w for g, w in zip(got, want))
-    print(f"baseline math-verify parse+verify per completion: {n / t_base:9.1f} checks/s ({t_base:.2f} s)")
-    print(f"rewardkit-math math.accuracy (batch):             {n / t_ours:9.1f} checks/s ({t_ours:.2f} s)")
-    print(f"speed ratio: {t_base / t_ours:.2f}x   identical verdicts: {agree}/{n}   "
-          f"right answers: ours {sum(g == 1.0 for g in got)}, baseline {sum(want)}")
-    for (gold, completion), g, w in zip(batch, got, want):
-        if (g == 1.0) != w:
-            tail = re.sub(r"\s+", " ", completion[-80:])
-            print(f"  differs: gold {gold!r}: ours {g}, math-verify {w}: ...{tail}")
+    # Alternate baseline and ours on fresh batches (new golds each time, so no cache carries over),
+    # and report the median ratio: the machine may be shared, and load drifts between runs.
+    ratios, total_agree, total_n = [], 0, 0
+    for rep in range(args.repeat):
+        batch = grpo_batch(rows, args.prompts, args.group, seed=100 + rep)
+        start = time.perf_counter()
+        want = baseline(batch)
+        t_base = time.perf_counter() - start
+        start = time.perf_counter()
+        got = ours(batch, params)
+        t_ours = time.perf_counter() - start
+        n = len(batch)
+        agree = sum((g == 1.0) == w for g, w in zip(got, want))
+        total_agree, total_n = total_agree + agree, total_n + n
+        ratios.append(t_base / t_ours)
+        print(f"run {rep + 1}: baseline math-verify per completion {n / t_base:7.1f} checks/s ({t_base:.2f} s) | "
+              f"math.accuracy batch {n / t_ours:7.1f} checks/s ({t_ours:.2f} s) | ratio {t_base / t_ours:.2f}x | "
+              f"identical verdicts {agree}/{n} | right: ours {sum(g == 1.0 for g in got)}, baseline {sum(want)}")
+        for (gold, completion), g, w in zip(batch, got, want):
+            if (g == 1.0) != w:
+                tail = re.sub(r"\s+", " ", completion[-80:])
+                print(f"  differs: gold {gold!r}: ours {g}, math-verify {w}: ...{tail}")
+    print(f"speed ratio (median of {len(ratios)}): {statistics.median(ratios):.2f}x "
+          f"[min {min(ratios):.2f}x, max {max(ratios):.2f}x]   identical verdicts: {total_agree}/{total_n}")
 
     lat = sorted(pathological(params, args.rounds))
     p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]

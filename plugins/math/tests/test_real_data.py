@@ -94,3 +94,21 @@ def test_gsm8k_wrong_numbers_score_zero():
         for wrong in (gold + 1, -gold if gold else 7, gold * 10):
             completion = f"The answer is {wrong}." if wrong.denominator == 1 else f"The answer is {float(wrong)}."
             assert gsm8k.score([make_sample(completion, answer=row["answer"])], {})[0].value == 0.0
+
+
+def test_fast_paths_agree_with_math_verify_alone(math500):
+    """Audit: on pairs of MATH-500 golds and near misses, every shortcut (string, number, guard,
+    distinct-constant reject) gives math-verify's own verdict."""
+    import random
+
+    from rewardkit_math import CheckerConfig, check_pairs
+
+    rng = random.Random(7)
+    golds = [r["answer"] for r in math500]
+    pairs = [(rng.choice(golds), rng.choice(golds)) for _ in range(150)]
+    pairs += [(g, g.replace("2", "3", 1)) for g in rng.sample(golds, 60)]
+    pairs += [(g, g.replace("\\frac", "\\dfrac") + " ") for g in rng.sample(golds, 40)]
+    fast = check_pairs(pairs, CheckerConfig(fast_path=True))
+    slow = check_pairs(pairs, CheckerConfig(fast_path=False))
+    assert [v.equal for v in fast] == [v.equal for v in slow]
+    assert sum(v.how != "sympy" or v.details.get("by") == "numeric" for v in fast) > 100  # shortcuts were taken

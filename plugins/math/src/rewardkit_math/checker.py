@@ -70,14 +70,16 @@ def reset_stats() -> None:
 
 
 # -- fast paths ------------------------------------------------------------------------------------
+_COMMA_SPACE = re.compile(r",(?:\s|\\[,;: ])+")
 _NOISE = re.compile(r"\\left|\\right|\\displaystyle|\\[!,;: ]|\s|\$|\\\(|\\\)|\\\[|\\\]|\.$")
 
 
 def normalise(s: str) -> str:
     """A spelling-insensitive form for the string fast path (never makes different answers equal)."""
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = _NOISE.sub("", s)
-    return s.rstrip(".")
+    # "58, 500" may be a list and "58,500" a number: a space after a comma is kept as a difference.
+    s = _NOISE.sub("", _COMMA_SPACE.sub("\x00", s))
+    return s.rstrip(".").replace("\x00", ", ")
 
 
 _ASSIGNMENT = re.compile(r"^\s*[a-zA-Z]\s*=\s*([^=<>]+)$")
@@ -220,7 +222,7 @@ def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdic
     kind = resolve_executor(config.executor)
     args = [(_for_sympy(g), _for_sympy(a)) for g, a in slow]
     if kind == "inline":
-        raw = [equivalence.check_with_alarm(g, a, config.timeout) for g, a in args]
+        raw = [equivalence.check_with_alarm(g, a, config.timeout, config.fast_path) for g, a in args]
     else:
         raw = _run_pool(kind, args, config)
     verdicts = []
@@ -252,8 +254,8 @@ def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> 
     backstop = config.timeout + _BACKSTOP_GRACE
     if largest > 1:  # room for one answer that runs into its deadline, plus the others
         backstop += config.timeout + _GROUP_ALLOWANCE * largest
-    calls = [(equivalence.check_group, (args[m[0]][0], [args[i][1] for i in m], config.timeout), {})
-             for m in members]
+    calls = [(equivalence.check_group, (args[m[0]][0], [args[i][1] for i in m], config.timeout, config.fast_path),
+              {}) for m in members]
     raw: list[equivalence.Result | None] = [None] * len(args)
     retry: list[int] = []
     for m, outcome in zip(members, pool.run_calls(calls, timeout=backstop)):
@@ -265,7 +267,7 @@ def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> 
         else:
             retry.extend(m)
     if retry:
-        single = [(equivalence.check, args[i], {}) for i in retry]
+        single = [(equivalence.check, (*args[i], config.fast_path), {}) for i in retry]
         for i, outcome in zip(retry, pool.run_calls(single, timeout=config.timeout)):
             raw[i] = (outcome.value, outcome.error, outcome.timed_out)
     return raw  # type: ignore[return-value]

@@ -11,6 +11,7 @@ a bare ``(1,\\frac{9}{2})`` as ``9/2`` (it falls back to the last plain expressi
 from __future__ import annotations
 
 import logging
+import math
 import re
 import signal
 import threading
@@ -55,11 +56,35 @@ def parse_expression(text: str) -> tuple[Any, ...]:
     return tuple(parse(_wrap(text), extraction_config=_config(), parsing_timeout=None))
 
 
-def check(gold: str, answer: str) -> dict[str, Any]:
+#: Two constants whose values differ by more than this (relative) cannot be equal under math-verify,
+#: which compares constants exactly or, with a decimal involved, rounded to 6 places.
+_DISTINCT = 1e-4
+
+
+def clearly_different(gold: Any, answer: Any) -> bool:
+    """True when both parses are plain constants (no symbols, sets, tuples, relations, matrices or
+    percentages) with clearly different values: math-verify would say "not equal" after trying
+    simplification, which is the slow part of a wrong answer's check."""
+    from sympy import Expr, UnevaluatedExpr
+
+    for e in (gold, answer):
+        if not isinstance(e, Expr) or e.free_symbols or e.has(UnevaluatedExpr):
+            return False
+    try:
+        g, a = complex(gold.evalf(30)), complex(answer.evalf(30))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if any(map(math.isnan, (g.real, g.imag, a.real, a.imag))) or math.isinf(abs(g)) or math.isinf(abs(a)):
+        return False
+    return abs(g - a) > _DISTINCT * max(1.0, abs(g), abs(a))
+
+
+def check(gold: str, answer: str, fast: bool = True) -> dict[str, Any]:
     """Compare one answer with one gold answer. Returns a JSON-able verdict.
 
     ``{"equal": bool | None, "gold_parsed": str, "answer_parsed": str}``; ``equal`` is None when the
-    gold cannot be parsed (the sample is not scorable), False when the answer cannot.
+    gold cannot be parsed (the sample is not scorable), False when the answer cannot. ``fast``
+    allows :func:`clearly_different` to skip math-verify's simplification of two distinct constants.
     """
     from math_verify import verify
 
@@ -72,6 +97,8 @@ def check(gold: str, answer: str) -> dict[str, Any]:
     out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None}
     if not answer_parsed:
         return {"equal": False, **out}
+    if fast and gold_parsed[-1] != answer_parsed[-1] and clearly_different(gold_parsed[0], answer_parsed[0]):
+        return {"equal": False, "by": "numeric", **out}
     equal = verify(list(gold_parsed), list(answer_parsed), timeout_seconds=None)
     return {"equal": bool(equal), **out}
 
@@ -92,7 +119,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
 Result = tuple["dict[str, Any] | None", "str | None", bool]
 
 
-def check_with_alarm(gold: str, answer: str, timeout: float) -> Result:
+def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) -> Result:
     """:func:`check` under a SIGALRM deadline when on a main thread (a worker process, or the caller's
     main thread); elsewhere without one. Never raises."""
     global _armed
@@ -104,7 +131,7 @@ def check_with_alarm(gold: str, answer: str, timeout: float) -> Result:
             _armed = True
             # Re-fire every 50 ms past the deadline in case one alarm lands in code that eats it.
             signal.setitimer(signal.ITIMER_REAL, timeout, 0.05)
-        return check(gold, answer), None, False
+        return check(gold, answer, fast), None, False
     except Alarm:
         return None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True
     except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
@@ -116,11 +143,11 @@ def check_with_alarm(gold: str, answer: str, timeout: float) -> Result:
             signal.signal(signal.SIGALRM, previous)
 
 
-def check_group(gold: str, answers: list[str], timeout: float) -> list[Result]:
+def check_group(gold: str, answers: list[str], timeout: float, fast: bool = True) -> list[Result]:
     """All distinct answers to one gold in one call: the gold is parsed exactly once, and each answer
     gets its own ``timeout`` (SIGALRM: worker processes run calls on their main thread). The parent
     still kills the whole call if it overruns a backstop deadline (a hang inside C code)."""
-    return [check_with_alarm(gold, answer, timeout) for answer in answers]
+    return [check_with_alarm(gold, answer, timeout, fast) for answer in answers]
 
 
 def load() -> None:

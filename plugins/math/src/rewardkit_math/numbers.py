@@ -24,7 +24,7 @@ _PERCENT = re.compile(r"\\?%|\bpercent\b", re.IGNORECASE)
 _TEXT = re.compile(r"\\(?:text|mbox|mathrm|textbf|mathbf)\{([^{}]{0,100})\}")
 
 
-_THOUSANDS = re.compile(r",\s*\\!\s*|\{,\}")  # LaTeX thousands separators: "32,\!348", "32{,}348"
+_THOUSANDS = re.compile(r",\\!\s*|\{,\}")  # LaTeX thousands separators: "32,\!348", "32{,}348"
 
 
 def _clean(s: str) -> str:

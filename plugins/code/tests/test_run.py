@@ -227,3 +227,11 @@ def test_fast_io_idioms_and_large_input(p):
 def test_wrong_language_for_a_call_based_row_scores_zero(p):
     s = run(["```cpp\nint total(int x) { return x; }\n```"], p, inputs=[[1]], outputs=[1], fn_name="total")[0]
     assert s.value == 0.0 and "need a Python program" in s.reason
+
+
+def test_chat_prompt_with_the_stub_in_a_fence(p):
+    messages = [{"role": "user", "content": "Complete this function:\n```python\n" + HE_PROMPT + "```\nOnly the body."}]
+    sample = make_sample([{"role": "assistant", "content": "```python\n    return x + 1\n```"}], messages,
+                         test=HE_TEST, entry_point="inc")
+    assert unit_tests.score([sample], p)[0].value == 1.0
+    assert syntax.score([sample], {})[0].value == 1.0

@@ -51,6 +51,17 @@ def _choose_language(sample: Sample, wanted: str, fence_language: str | None, su
     return LANGUAGES["python"]
 
 
+def code_prompt(sample: Sample, entry_point: str | None) -> str | None:
+    """The code a body-only completion continues (HumanEval's prompt): a text prompt as is, or the
+    fenced block defining ``entry_point`` in a prompt that wraps it in prose or chat messages."""
+    text = sample.prompt_text
+    if entry_point and "```" in text:
+        block = extract_code(text, None, "last", defines=entry_point)
+        if block.fenced and entry_point in block.code:
+            return block.code
+    return sample.prompt if isinstance(sample.prompt, str) else None
+
+
 def _prepare(sample: Sample, language: str, code_block: str, settings: RunSettings) -> _Prepared:
     wanted = None if language == "auto" else language_from_tag(language)
     row_lang = language_from_tag(sample.column("language")) if isinstance(sample.column("language"), str) else None
@@ -75,8 +86,7 @@ def _prepare(sample: Sample, language: str, code_block: str, settings: RunSettin
         # the model answered a Python function task in another language: wrong, not an error
         return _Prepared(Score(0.0, reason=f"call-based tests ({probe.fn_name!r}) need a Python program, "
                                            f"got {lang.name}", details={"passed": 0, "total": len(probe)}))
-    prompt = sample.prompt if isinstance(sample.prompt, str) else None
-    program = assemble(extracted.code, probe, lang.name, prompt)
+    program = assemble(extracted.code, probe, lang.name, code_prompt(sample, probe.entry_point))
     return _Prepared(job=build_job(program, probe, lang, settings), language=lang.name, suite=probe)
 
 
@@ -168,8 +178,8 @@ def syntax(sample: Sample, *, language: str = "auto", code_block: str = "last", 
         suite = None
     lang = _choose_language(sample, language, extracted.language, suite.language if suite else None)
     code = extracted.code
-    if suite is not None and suite.kind != "program" and isinstance(sample.prompt, str):
-        code = assemble(code, suite, lang.name, sample.prompt)
+    if suite is not None and suite.kind != "program":
+        code = assemble(code, suite, lang.name, code_prompt(sample, suite.entry_point))
     if lang.name == "python":
         try:
             compile(code, "<completion>", "exec", dont_inherit=True)

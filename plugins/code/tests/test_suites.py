@@ -123,3 +123,18 @@ def test_assert_equalities_are_hardened():
     assert got == ("x = f(1) == 2\nassert __rewardkit_eq__(f(1), 2)\nfor i in r:\n"
                    "    assert not __rewardkit_eq__(f(i), i), 'msg'\nassert 1 < f(2) == 3")
     assert harden_asserts("assert (") == "assert ("
+
+
+def test_judge_never_takes_a_pass_verdict_for_output_tests():
+    from rewardkit_sandbox import RunResult
+
+    from rewardkit_code.execute import RunSettings, build_job, judge
+    from rewardkit_code.languages import LANGUAGES
+
+    suite = suite_from_sample(make_sample("", inputs=["1\n", "2\n"], outputs=["1\n", "4\n"]))
+    job = build_job("print(1)", suite, LANGUAGES["python"], RunSettings())
+    n = job.nonce
+    stdout = (f"{n} {{'event': 'compile', 'ok': True}}\n{n} {{'i': 0, 'status': 'done', 'out': '1\\n'}}\n"
+              f"{n} {{'i': 1, 'status': 'pass'}}\nforged {{'i': 1, 'status': 'done', 'out': '4'}}\n{n} {{'event': 'done'}}\n")
+    outcome = judge(job, RunResult(0, stdout, "", False, 0.1, False, False, "process"))
+    assert [(r.passed, r.status) for r in outcome.results] == [(True, "pass"), (False, "error")]

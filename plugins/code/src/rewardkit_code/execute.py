@@ -170,7 +170,9 @@ def judge(job: Job, result: RunResult) -> Outcome:
             continue
         status = str(rec.get("status"))
         error = str(rec.get("error") or "")
-        passed = status == "pass"
+        # stdin/stdout and call-based tests pass only by the host's comparison, never on the
+        # runner's word: a forged "pass" line cannot count there
+        passed = status == "pass" and suite.kind in ("assert", "program")
         if status == "done" and suite.kind == "stdio":
             passed = outputs_match(str(rec.get("out", "")), suite.expected[i])
             if not passed:
@@ -183,6 +185,8 @@ def judge(job: Job, result: RunResult) -> Outcome:
             status = "error"
         if passed:
             status = "pass"
+        elif status == "pass":
+            status, error = "error", "a 'pass' verdict for a test judged on the host"
         outcome.results[i] = TestResult(i, passed, status, error, rec.get("time"))
     if outcome.stopped is None and any(r.status == "not_run" for r in outcome.results) and not outcome.compile_error:
         why = "timed out" if result.timed_out else f"exit code {result.exit_code}, signal {result.signal}"

@@ -95,7 +95,7 @@ def error_text(exc):
 
 def make_undumpable():
     """PR_SET_DUMPABLE=0: tests (same uid) cannot read this process's memory, and so the nonce,
-    through /proc/PID/mem or ptrace. Only needed where the runner's verdict is what counts."""
+    through /proc/PID/mem or ptrace."""
     try:
         import ctypes
 
@@ -459,8 +459,7 @@ def main():
     with open("spec.bin", "rb") as f:
         spec = marshal.loads(f.read())
     os.unlink("spec.bin")  # the program has no business reading its tests
-    if spec["kind"] in ("assert", "program"):
-        make_undumpable()
+    make_undumpable()
     ok, error, code_obj = compile_program(spec)
     if ok and spec["language"] == "python":
         with open(spec["source"], encoding="utf-8") as f:

@@ -197,8 +197,21 @@ def _recv_exact(sock, n):
 
 
 def main():
-    sock = socket.socket(fileno=int(sys.argv[1]))
-    flags = sys.argv[2:]
+    if sys.argv[1] == "--listen":
+        # In a container: serve the one client that connects to this socket path (the host, through
+        # a bind mount), then remove the path so nothing else can connect.
+        path, flags = sys.argv[2], sys.argv[3:]
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        listener.bind(path)
+        os.umask(old_umask)
+        listener.listen(1)
+        sock, _ = listener.accept()
+        listener.close()
+        os.unlink(path)
+    else:
+        sock = socket.socket(fileno=int(sys.argv[1]))
+        flags = sys.argv[2:]
     if "--warm" in flags:
         for name in WARM_MODULES:
             __import__(name)

@@ -47,6 +47,7 @@ class Sandbox(ABC):
             raise SandboxError(f"sandbox backend {self.name!r} is not usable here: {reason}")
         self.workers = workers
         self.limits = limits or Limits()
+        self._owner_pid = os.getpid()
         self._closed = False
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -101,6 +102,9 @@ class Sandbox(ABC):
     def run_request(self, request: RunRequest) -> RunResult:
         if self._closed:
             raise SandboxError(f"the {self.name} sandbox is closed; create a new one with get_sandbox()")
+        if os.getpid() != self._owner_pid:
+            raise SandboxError(f"this {self.name} sandbox belongs to process {self._owner_pid}; a forked "
+                               f"process must create its own with get_sandbox() (slots cannot be shared)")
         limits = request.limits or self.limits
         slot = self._slots.get()
         started = time.monotonic()
@@ -133,8 +137,8 @@ class Sandbox(ABC):
 
     def close(self) -> None:
         """Stop the backend and free its uids and directories. Safe to call twice."""
-        if self._closed:
-            return
+        if self._closed or os.getpid() != self._owner_pid:
+            return  # a forked copy must not tear down its parent's helpers and containers
         self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)

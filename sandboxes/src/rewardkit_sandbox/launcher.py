@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from .base import BASE_ENV, Sandbox, SandboxError, sandbox_env
 from .execution import can_isolate_network, make_pipes, make_result, pump, rlimits_for
@@ -43,21 +43,33 @@ def sandbox_python() -> str | None:
 
 
 class _Server:
-    """One warm interpreter serving one slot, over a Unix socket pair."""
+    """The client side of one slot's helper: a connected Unix socket (fds travel with SCM_RIGHTS)."""
 
-    def __init__(self, python: str, flags: list[str]) -> None:
+    def __init__(self, sock: socket.socket, what: str, stop: Callable[[], None] | None = None,
+                 proc: subprocess.Popen | None = None) -> None:
+        self.sock, self.what, self._stop, self.proc = sock, what, stop, proc
+        self.ok = True
+        self.reader = sock.makefile("rb")
+        sock.settimeout(60)
+        try:
+            line = self.reader.readline().strip()
+        except OSError:
+            line = b""
+        if line != b"ready":
+            self.close()
+            raise SandboxError(f"the sandbox helper ({what}) failed to start")
+        sock.settimeout(None)
+
+    @classmethod
+    def spawn(cls, python: str, flags: list[str]) -> "_Server":
+        """A helper on this host: ``python -I _forkserver_main.py FD`` over a socket pair."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock = ours
-        self.proc = subprocess.Popen(
+        proc = subprocess.Popen(
             [python, "-I", str(_SERVER), str(theirs.fileno()), *flags], pass_fds=[theirs.fileno()],
             env=dict(BASE_ENV), stdin=subprocess.DEVNULL, start_new_session=True, cwd="/",
         )
         theirs.close()
-        self.reader = ours.makefile("rb")
-        self.sock.settimeout(30)
-        if self.reader.readline().strip() != b"ready":
-            raise SandboxError(f"the forkserver interpreter {python} failed to start (exit {self.proc.poll()})")
-        self.sock.settimeout(None)
+        return cls(ours, f"{python} {_SERVER.name}", proc=proc)
 
     def submit(self, request: dict[str, Any], fds: list[int]) -> int:
         body = json.dumps(request).encode()
@@ -72,22 +84,27 @@ class _Server:
     def _line(self) -> bytes:
         line = self.reader.readline()
         if not line:
-            raise SandboxError("the forkserver interpreter died; the sandbox restarts it on the next run")
+            self.ok = False
+            raise SandboxError(f"the sandbox helper ({self.what}) died; it is restarted on the next run")
         return line
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.ok and (self.proc is None or self.proc.poll() is None)
 
     def close(self) -> None:
+        self.ok = False
         try:
             self.reader.close()
             self.sock.close()
         finally:
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            if self._stop is not None:
+                self._stop()
+            if self.proc is not None:
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
 
 
 class LauncherSandbox(Sandbox):
@@ -109,7 +126,17 @@ class LauncherSandbox(Sandbox):
         self._isolate_network = can_isolate_network()
         self._servers: dict[int, _Server] = {}
         for slot in self._all_slots:
-            self._servers[slot.index] = _Server(self._python, self._helper_flags())
+            self._servers[slot.index] = self._new_server(slot)
+
+    def _new_server(self, slot: Slot) -> _Server:
+        return _Server.spawn(self._python, self._helper_flags())
+
+    def _kill_run(self, slot: Slot, pid: int) -> None:
+        """Timeout/overflow: kill the main process's group; the helper, waiting on it, sweeps the rest."""
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def _helper_flags(self) -> list[str]:
         flags = ["--warm"] if self.in_process_python else []
@@ -127,7 +154,7 @@ class LauncherSandbox(Sandbox):
         if server is None or not server.alive():
             if server is not None:
                 server.close()
-            server = self._servers[slot.index] = _Server(self._python, self._helper_flags())
+            server = self._servers[slot.index] = self._new_server(slot)
         return server
 
     def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
@@ -161,11 +188,7 @@ class LauncherSandbox(Sandbox):
         out, err, timed_out, truncated = pump(*parent_ends, data, started + limits.wall_seconds,
                                               int(limits.output_bytes))
         if timed_out or truncated:
-            # Killing the main process's group is enough: the helper, waiting on it, then sweeps the uid.
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._kill_run(slot, pid)
         try:
             done = server.result()
         except SandboxError as exc:

@@ -1,7 +1,6 @@
 """code.unit_tests end to end in a real sandbox: every test format, languages, limits, hacks."""
 
 import shutil
-import time
 
 import pytest
 from rewardkit import RewardKit, RewardParamsError
@@ -112,11 +111,9 @@ def test_early_exit_and_binary_mode(p):
 
 def test_per_test_timeout_costs_only_that_test(p):
     slow = "    while x == -1:\n        pass\n    return x + 1\n"
-    started = time.monotonic()
     s = he([slow], dict(p, per_test_timeout=1))[0]
-    assert s.value == 0.75
-    assert s.details["failures"][0]["status"] == "timeout"
-    assert time.monotonic() - started < 30
+    assert s.value == 0.75  # the tests after the hung one still ran
+    assert s.details["failures"] == [{"test": 2, "status": "timeout", "error": "time limit exceeded"}]
 
 
 def test_total_timeout_stops_the_rest(p):

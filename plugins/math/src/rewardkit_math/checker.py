@@ -246,7 +246,8 @@ def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> 
     groups: dict[str, list[int]] = {}
     for i, (gold, _) in enumerate(args):
         groups.setdefault(gold, []).append(i)
-    members = list(groups.values())
+    # Biggest groups first, so no long call starts last while the other workers sit idle.
+    members = sorted(groups.values(), key=len, reverse=True)
     # The per-answer deadline is enforced in the worker (SIGALRM). The parent's kill is the backstop
     # for hangs in C code; its grace also covers a restarted worker's imports, which run before the
     # worker's own clock starts.

@@ -132,3 +132,18 @@ def test_inside_ray_tasks():
     direct = accuracy.score(samples, {"timeout": DEADLINE, "executor": "ray", "workers": 2})
     assert [s.value for s in direct] == [0.0, 1.0, 0.0]
     assert direct[0].timed_out
+
+
+def test_inline_checks_put_back_the_callers_alarm():
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 3.0)
+        accuracy.score([make_sample("\\boxed{x^2-1}", answer="(x-1)(x+1)")], {"executor": "inline", "timeout": 2})
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < remaining <= 3.0 and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -15,6 +15,7 @@ import math
 import re
 import signal
 import threading
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -124,9 +125,11 @@ def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) 
     main thread); elsewhere without one. Never raises."""
     global _armed
     on_main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    previous = None
+    previous, pending, start = None, (0.0, 0.0), time.monotonic()
     try:
         if on_main:
+            # Someone else's alarm (pytest-timeout, a trainer's watchdog) is put back afterwards.
+            pending = signal.getitimer(signal.ITIMER_REAL)
             previous = signal.signal(signal.SIGALRM, _on_alarm)
             _armed = True
             # Re-fire every 50 ms past the deadline in case one alarm lands in code that eats it.
@@ -141,6 +144,8 @@ def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) 
             _armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if pending[0] > 0:
+                signal.setitimer(signal.ITIMER_REAL, max(0.001, pending[0] - (time.monotonic() - start)), pending[1])
 
 
 def check_group(gold: str, answers: list[str], timeout: float, fast: bool = True) -> list[Result]:

@@ -105,10 +105,16 @@ def test_inside_the_engines_worker_processes():
     assert elapsed < 20  # the engine's own 30 s deadline was never needed
 
 
+def _vm_size() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+
+
 def test_workers_are_memory_capped_and_survive_a_memory_error():
     pool = get_executor("process", default_workers(), 512)
-    (limit,) = pool.run_calls([(resource.getrlimit, (resource.RLIMIT_AS,), {})], timeout=10)
-    assert limit.value[0] == 512 * 1024 * 1024
+    (limit, size) = pool.run_calls([(resource.getrlimit, (resource.RLIMIT_AS,), {}), (_vm_size, (), {})], timeout=10)
+    # the cap is the worker's own address space plus 512 MB (a training script's imports come first)
+    assert 512 * 1024**2 < limit.value[0] < size.value + 600 * 1024**2
     (blown,) = pool.run_calls([(bytearray, (2 * 1024**3,), {})], timeout=10)
     assert blown.error and "MemoryError" in blown.error  # in the worker, not here
     verdicts = check_pairs([("\\frac{1}{2}", "\\frac{2}{4}x/x")], CheckerConfig(memory_limit_mb=512, timeout=10))

@@ -18,6 +18,7 @@ inside Ray tasks.
 from __future__ import annotations
 
 import atexit
+import functools
 import multiprocessing
 import os
 import re
@@ -151,7 +152,8 @@ def get_executor(kind: str, workers: int, memory_limit_mb: int | None) -> Any:
                 pool = RayExecutor(workers)
             else:
                 _preload_forkserver()
-                pool = ProcessExecutor(workers, memory_limit_mb=memory_limit_mb, initializer=equivalence.load)
+                # The memory cap is set by our initializer, relative to the worker's own footprint.
+                pool = ProcessExecutor(workers, initializer=functools.partial(equivalence.start_worker, memory_limit_mb))
                 # Start every worker now, without a deadline, so no real check pays for the imports.
                 pool.run_calls([(equivalence.warm_up, (), {})] * workers, timeout=None)
             _POOLS[key] = pool

@@ -155,9 +155,31 @@ def check_group(gold: str, answers: list[str], timeout: float, fast: bool = True
     return [check_with_alarm(gold, answer, timeout, fast) for answer in answers]
 
 
-def load() -> None:
-    """Import math-verify and its LaTeX parser (the worker initializer; the full warm-up is slower)."""
+def _address_space_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def start_worker(memory_limit_mb: int | None) -> None:
+    """Worker initializer: import math-verify, then cap the address space at what the worker already
+    uses plus ``memory_limit_mb``. Relative, because a worker re-imports the caller's main module
+    first (forkserver), and a training script's torch alone maps more than a fixed 1 GB cap."""
     parse_expression("1")
+    if memory_limit_mb:
+        import resource
+
+        base = _address_space_mb() or 0.0
+        limit = int((base + memory_limit_mb) * 1024 * 1024)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def warm_up() -> None:

@@ -14,7 +14,8 @@ import pytest
 from rewardkit_sandbox import Limits, Sandbox, get_sandbox
 from rewardkit_sandbox.provision import ensure_bubblewrap, ensure_docker
 
-ALL_BACKENDS = ("process", "forkserver", "bubblewrap", "docker")
+#: "docker-exec" is the docker backend in mode="exec" (one docker exec per run).
+ALL_BACKENDS = ("process", "forkserver", "bubblewrap", "docker", "docker-exec")
 #: Backends with their own filesystem view (private /tmp, no host dirs).
 FS_ISOLATED = ("bubblewrap", "docker")
 #: Set before any sandbox starts, so a leak of the caller's environment would show in every backend.
@@ -37,11 +38,13 @@ def backend_problem(name: str) -> str | None:
 def open_sandbox(name: str) -> Sandbox:
     """The session's warm sandbox for ``name`` (2 workers), or a skip naming what is missing."""
     if name not in _sandboxes:
-        problem = backend_problem(name)
+        backend, _, mode = name.partition("-")
+        problem = backend_problem(backend)
         if problem:
-            pytest.skip(f"{name} backend cannot run on this machine: {problem}")
+            pytest.skip(f"{backend} backend cannot run on this machine: {problem}")
         os.environ[SECRET_ENV[0]] = SECRET_ENV[1]
-        _sandboxes[name] = get_sandbox(name, workers=2, limits=TEST_LIMITS)
+        options = {"mode": mode} if mode else {}
+        _sandboxes[name] = get_sandbox(backend, workers=2, limits=TEST_LIMITS, **options)
     return _sandboxes[name]
 
 

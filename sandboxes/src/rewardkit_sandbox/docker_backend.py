@@ -1,15 +1,26 @@
-"""The ``docker`` backend: a pool of long-lived, locked-down containers, one ``docker exec`` per run.
+"""The ``docker`` backend: a pool of long-lived, locked-down containers, one per worker slot.
 
-Each worker slot owns one container of the runtime image (see :mod:`rewardkit_sandbox.image`)
-started with ``--network none``, ``--cap-drop ALL``, ``no-new-privileges``, a read-only root, memory
-and pids limits, and tmpfs mounts for ``/work`` (the cwd), ``/tmp`` and ``/dev/shm``. Its idle init
-(docker-init reaping orphans, and ``sleep``) runs as ``nobody``; every run is exec'd as the slot's dedicated uid with rlimits set by
-the shell's ``ulimit`` (CPU, address space, file size, open files, processes).
+Each slot owns one container of the runtime image (see :mod:`rewardkit_sandbox.image`) started with
+``--network none``, ``--cap-drop ALL``, ``no-new-privileges``, a read-only root, memory and pids
+limits, and tmpfs mounts for ``/work`` (the cwd), ``/tmp`` and ``/dev/shm``; docker-init reaps
+orphans. Every run executes as the slot's dedicated unprivileged uid with rlimits and no_new_privs.
 
-Clean state between runs without another exec: the host kills every process of the slot uid
-(``kill(-1)`` as that uid reaches into the container, setsid or not) and empties ``/work``, ``/tmp``
-and ``/dev/shm`` through ``/proc/<init pid>/root``. Files are written the same way, so a run costs
-one exec round trip.
+Two ways to start a run (``mode=``):
+
+* ``"helper"`` (default): one ``docker exec`` per *container* starts the sandbox helper inside it
+  (the same ``_forkserver_main.py`` the process backend uses, as container root holding only
+  CAP_SETUID/CAP_SETGID; docker hands an exec capabilities only in a container whose user is root,
+  so the idle init is root with those two capabilities too). The host talks to it over a Unix socket in a bind-mounted directory and
+  hands it the run's pipes with SCM_RIGHTS; it forks, drops to the slot uid and execs. A run then
+  costs about what the process backend's does.
+* ``"exec"``: one ``docker exec`` per run, as the slot uid, under a busybox shell that sets the
+  rlimits; the idle init runs as ``nobody``, so no root process exists in the container (~100 ms
+  per run).
+
+Clean state between runs without another exec: the run's processes are killed (by the helper,
+or the in-container shell, and on timeout from the host, where they are ordinary processes of the
+slot uid) and ``/work``, ``/tmp`` and ``/dev/shm`` are emptied through ``/proc/<init pid>/root``.
+Files are written the same way.
 """
 
 from __future__ import annotations
@@ -23,9 +34,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .base import Sandbox, SandboxError, sandbox_env
+from .base import SandboxError, sandbox_env
 from .execution import make_result
-from .slots import Slot, remove_tree
+from .launcher import LauncherSandbox, _Server, rlimits_dict
+from .slots import STATE_DIR, Slot, remove_tree
 from .types import Limits, RunRequest, RunResult
 
 WORKDIR = "/work"
@@ -50,19 +62,28 @@ def _probe(base_url: str | None) -> str | None:
     return None
 
 
-class DockerSandbox(Sandbox):
-    """Runs in a pool of warm, locked-down containers (strongest isolation; ~100 ms per run).
+#: Where each container sees its slot's host directory holding the helper's socket.
+HELPER_DIR = "/run/rewardkit"
+MODES = ("helper", "exec")
+
+
+class DockerSandbox(LauncherSandbox):
+    """Runs in a pool of warm, locked-down containers (strongest isolation).
 
     Options: ``image`` (a tag; default: build/reuse the runtime image from this host's files),
-    ``base_url`` (engine URL; default: see :func:`rewardkit_sandbox.engine.engine_url`).
+    ``base_url`` (engine URL; default: see :func:`rewardkit_sandbox.engine.engine_url`),
+    ``mode`` (``"helper"``: a warm in-container launcher, or ``"exec"``: a ``docker exec`` per run).
     """
 
     name = "docker"
 
     def __init__(self, workers: int = 1, limits: Limits | None = None, *, image: str | None = None,
-                 base_url: str | None = None) -> None:
+                 base_url: str | None = None, mode: str = "helper") -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self._image = image
         self._base_url = base_url
+        self.mode = mode
         super().__init__(workers=workers, limits=limits)
 
     @classmethod
@@ -80,8 +101,12 @@ class DockerSandbox(Sandbox):
         self._image = self._image or ensure_image(self._client)
         self._containers: dict[int, Any] = {}
         self._init_pids: dict[int, int] = {}
+        self._servers = {}
+        self._isolate_network = False  # --network none already
         for slot in self._all_slots:
             self._launch(slot)
+            if self.mode == "helper":
+                self._servers[slot.index] = self._new_server(slot)
 
     def _launch(self, slot: Slot) -> None:
         import docker.errors
@@ -92,14 +117,23 @@ class DockerSandbox(Sandbox):
         except docker.errors.NotFound:
             pass
         limits = self.limits
+        helper = self.mode == "helper"
+        sock_dir = self._sock_dir(slot)
+        remove_tree(sock_dir)
+        sock_dir.mkdir(mode=0o700, parents=True)
         tmpfs_opts = f"rw,exec,nosuid,nodev,size={max(64, limits.file_size_mb * 8)}m"
         container = self._client.containers.run(
             self._image, ["sleep", "2147483647"], name=name, detach=True, network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
+            # The helper (root in the container) only needs to switch to the slot uid.
+            cap_add=["SETUID", "SETGID"] if helper else None,
+            volumes={str(sock_dir): {"bind": HELPER_DIR, "mode": "rw"}} if helper else None,
             mem_limit=f"{limits.memory_mb + 256}m", memswap_limit=f"{limits.memory_mb + 256}m",
             pids_limit=int(limits.processes) + EXTRA_PIDS, shm_size=f"{max(16, limits.file_size_mb)}m",
             tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700", "/tmp": f"{tmpfs_opts},mode=1777"},
-            user="65534:65534", working_dir=WORKDIR, labels={"rewardkit-sandbox": str(os.getpid())},
+            # Docker grants an exec capabilities only when the container's user is root, so in helper
+            # mode the idle init runs as root too (holding nothing but CAP_SETUID/CAP_SETGID).
+            user="0:0" if helper else "65534:65534", working_dir=WORKDIR, labels={"rewardkit-sandbox": str(os.getpid())},
             environment={}, hostname="sandbox",
             init=True,  # docker-init (tini) as pid 1 reaps the orphans each run leaves as zombies
         )
@@ -107,19 +141,73 @@ class DockerSandbox(Sandbox):
         self._containers[slot.index] = container
         self._init_pids[slot.index] = int(container.attrs["State"]["Pid"])
 
+    def _sock_dir(self, slot: Slot) -> Path:
+        return STATE_DIR / f"docker-{slot.uid}"
+
+    def _new_server(self, slot: Slot) -> _Server:
+        """Start the helper in the slot's container and connect to it through the bind mount."""
+        self._root(slot)  # (re)launches a dead container
+        container = self._containers[slot.index]
+        host_sock = self._sock_dir(slot) / "helper.sock"
+        host_sock.unlink(missing_ok=True)
+        from .image import HELPER_PATH
+
+        api = self._client.api
+        exec_id = api.exec_create(container.id, ["python3", "-I", HELPER_PATH, "--listen", f"{HELPER_DIR}/helper.sock"],
+                                  user="0:0", environment={"PATH": "/usr/bin:/bin"})["Id"]
+        api.exec_start(exec_id, detach=True)
+        deadline = time.monotonic() + 30
+        while True:  # the socket file appears at bind(), connections succeed after listen()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(host_sock))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
+            if time.monotonic() > deadline or not api.exec_inspect(exec_id).get("Running", True):
+                raise SandboxError(f"the sandbox helper did not start in container {container.name}")
+            time.sleep(0.005)
+        return _Server(sock, f"helper in container {container.name}")
+
+    def _server(self, slot: Slot) -> _Server:
+        server = self._servers.get(slot.index)
+        if server is None or not server.alive():
+            if server is not None:
+                server.close()
+            server = self._servers[slot.index] = self._new_server(slot)
+        return server
+
+    def _kill_run(self, slot: Slot, pid: int) -> None:
+        # ``pid`` is in the container's pid namespace; from the host, kill by uid instead.
+        slot.kill_all()
+
+    def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
+        env = sandbox_env(WORKDIR, request.env)
+        env["TMPDIR"] = "/tmp"
+        return {"uid": slot.uid, "gid": slot.gid, "cwd": WORKDIR, "env": env,
+                "argv": [str(a) for a in request.command], "rlimits": rlimits_dict(limits, slot), "python": None}
+
     def _stop(self) -> None:
+        for server in getattr(self, "_servers", {}).values():
+            server.close()
+        self._servers = {}
         for container in getattr(self, "_containers", {}).values():
             try:
                 container.remove(force=True)
             except Exception:
                 pass
         self._containers = {}
+        for slot in self._all_slots:
+            remove_tree(self._sock_dir(slot))
 
     def _root(self, slot: Slot) -> Path:
         pid = self._init_pids[slot.index]
         try:
             os.kill(pid, 0)
         except ProcessLookupError:  # the container died (OOM kill of its init...): replace it
+            server = self._servers.pop(slot.index, None)
+            if server is not None:
+                server.close()
             self._launch(slot)
             pid = self._init_pids[slot.index]
         return Path(f"/proc/{pid}/root")
@@ -129,7 +217,8 @@ class DockerSandbox(Sandbox):
         return self._root(slot) / WORKDIR.lstrip("/")
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
-        slot.kill_all()
+        if self.mode == "exec":
+            slot.kill_all()  # (the helper already swept the uid when the program exited)
         root = self._root(slot)
         for scratch in SCRATCH:
             base = root / scratch.lstrip("/")
@@ -141,6 +230,11 @@ class DockerSandbox(Sandbox):
                 remove_tree(Path(entry.path))
 
     def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
+        if self.mode == "helper":
+            return super()._execute(slot, workdir, request, limits)
+        return self._execute_exec(slot, workdir, request, limits)
+
+    def _execute_exec(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
         started = time.monotonic()
         env = sandbox_env(WORKDIR, request.env)
         env["TMPDIR"] = "/tmp"

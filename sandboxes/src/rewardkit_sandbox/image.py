@@ -67,9 +67,18 @@ def _package_versions(packages: Iterable[str]) -> str:
     return proc.stdout
 
 
+#: The sandbox helper inside the image (the docker backend's per-slot launcher).
+HELPER_PATH = "/opt/rewardkit/helper.py"
+
+
+def _helper_source() -> bytes:
+    return (Path(__file__).with_name("_forkserver_main.py")).read_bytes()
+
+
 def image_tag() -> str:
-    """The tag the image gets: a hash of this layout and the installed package versions."""
-    digest = hashlib.sha256((LAYOUT_VERSION + _package_versions(PACKAGES) + str(_busybox())).encode())
+    """The tag the image gets: a hash of this layout, the helper and the installed package versions."""
+    digest = hashlib.sha256((LAYOUT_VERSION + _package_versions(PACKAGES) + str(_busybox())).encode()
+                            + _helper_source())
     return f"{IMAGE_REPO}:{digest.hexdigest()[:12]}"
 
 
@@ -156,7 +165,7 @@ def build_rootfs(out: Path) -> int:
     with tarfile.open(out, "w") as tar:
         # Merged-/usr layout, like the host: /bin, /lib... are symlinks into /usr.
         for top in ("/usr", "/usr/bin", "/usr/lib", "/usr/lib64", "/usr/sbin", "/etc", "/dev", "/proc", "/sys",
-                    "/work"):
+                    "/work", "/run", "/opt", "/opt/rewardkit"):
             _add_dir(tar, top)
         _add_dir(tar, "/tmp", 0o1777)
         for link in ("bin", "lib", "lib64", "sbin"):
@@ -189,6 +198,10 @@ def build_rootfs(out: Path) -> int:
             if f"usr/bin/{applet}" not in names:
                 _add_symlink(tar, f"/usr/bin/{applet}", "busybox")
         _add_text(tar, "/etc/passwd", f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{INIT_UID}:{INIT_UID}:nobody:/:/bin/sh\n")
+        helper = _helper_source()
+        info = tarfile.TarInfo(HELPER_PATH.lstrip("/"))
+        info.size, info.mode = len(helper), 0o644
+        tar.addfile(info, io.BytesIO(helper))
         _add_text(tar, "/etc/group", f"root:x:0:\nnogroup:x:{INIT_UID}:\n")
     return len(paths)
 

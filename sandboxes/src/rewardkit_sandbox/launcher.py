@@ -2,9 +2,10 @@
 
 Forking the caller (a trainer with torch loaded, hundreds of MB mapped) for every run is slow, and
 setting a uid or rlimits in the child rules out ``vfork``. Instead each slot keeps one small root
-helper; a run is a ``fork()`` of that helper, after which the child applies the isolation (slot uid,
-rlimits, new session, empty network namespace when root, scrubbed environment, fresh work dir,
-capped pipes handed over with SCM_RIGHTS) and ``exec``s the command -- or, for the ``forkserver``
+helper (living in an empty network namespace of its own when we are root); a run is a fork of that
+helper, after which the child applies the isolation (slot uid, rlimits, no_new_privs, new session,
+scrubbed environment, fresh work dir, capped pipes handed over with SCM_RIGHTS) and ``exec``s the
+command (through subprocess's C fork/exec path) -- or, for the ``forkserver``
 backend, runs Python source in the already warm interpreter. When the program exits, the helper
 kills everything the slot uid still runs (children that called setsid included), which also closes
 the pipes such leftovers held.

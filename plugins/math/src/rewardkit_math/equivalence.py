@@ -63,14 +63,26 @@ _DISTINCT = 1e-4
 
 
 def clearly_different(gold: Any, answer: Any) -> bool:
-    """True when both parses are plain constants (no symbols, sets, tuples, relations, matrices or
-    percentages) with clearly different values: math-verify would say "not equal" after trying
-    simplification, which is the slow part of a wrong answer's check."""
-    from sympy import Expr, UnevaluatedExpr
+    """True when math-verify would surely say "not equal", after trying the simplifications that make
+    a wrong answer's check slow: two plain constants (no symbols, relations, matrices or percentages)
+    with clearly different values, or one constant against a tuple, set or interval of several."""
+    from sympy import Expr, FiniteSet, Interval, Tuple, Union, UnevaluatedExpr
 
-    for e in (gold, answer):
-        if not isinstance(e, Expr) or e.free_symbols or e.has(UnevaluatedExpr):
-            return False
+    def constant(e: Any) -> bool:
+        return isinstance(e, Expr) and not e.free_symbols and not e.has(UnevaluatedExpr)
+
+    def several(e: Any) -> bool:
+        # Two or more distinct constant elements, or a proper interval: never equal to one number.
+        if isinstance(e, (Tuple, FiniteSet)):
+            return len(e.args) >= 2 and all(constant(x) for x in e.args) and len(set(e.args)) >= 2
+        if isinstance(e, Interval):
+            return constant(e.start) and constant(e.end) and bool(e.start != e.end) and not e.free_symbols
+        return isinstance(e, Union) and not e.free_symbols
+
+    if (constant(gold) and several(answer)) or (several(gold) and constant(answer)):
+        return True
+    if not (constant(gold) and constant(answer)):
+        return False
     try:
         g, a = complex(gold.evalf(30)), complex(answer.evalf(30))
     except (TypeError, ValueError, OverflowError):

@@ -10,9 +10,9 @@ The GRPO shape is G completions sharing one gold answer, many of them identical.
    the parent kills and replaces a worker whose call overruns a backstop deadline (a hang in C
    code), then retries that call's pairs one by one. Workers have an address-space cap.
 
-Deadlines never use signals in the caller, so this works from any thread, inside worker processes
-of the engine (daemonic: they cannot fork, so checks run inline with a SIGALRM deadline there) and
-inside Ray tasks.
+The caller never needs a signal handler, so this works from any thread and inside Ray tasks. Inside
+the engine's own worker processes (daemonic: they cannot fork) checks run inline, with a SIGALRM
+deadline on that worker's main thread.
 """
 
 from __future__ import annotations
@@ -180,6 +180,8 @@ def resolve_executor(executor: str) -> str:
 
 @dataclass(frozen=True)
 class CheckerConfig:
+    """How :func:`check_pairs` runs the checks (the ``math.accuracy`` params of the same names)."""
+
     timeout: float = 5.0
     executor: str = "auto"
     workers: int = 0
@@ -190,8 +192,9 @@ class CheckerConfig:
 
 
 def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
-    """Verdicts for (gold, answer) pairs, in order. Never raises for bad input; never exceeds
-    ``config.timeout`` per distinct sympy check (plus scheduling)."""
+    """Verdicts for (gold, answer) pairs, in order. Never raises for bad input. Each distinct sympy
+    check is cut off after ``config.timeout`` seconds inside its worker; a worker stuck in C code is
+    killed ``_BACKSTOP_GRACE`` seconds later."""
     if config.timeout <= 0:
         raise RewardParamsError(f"timeout must be a positive number of seconds, not {config.timeout!r}")
     unique: dict[tuple[str, str], Verdict | None] = dict.fromkeys(pairs)

@@ -324,7 +324,10 @@ class ScoringEngine:
             scores = self._outcome_scores(outcome, sum(len(job.units[0]) for job in chunk))
             for job in chunk:
                 job_scores, scores = scores[:len(job.units[0])], scores[len(job.units[0]):]
-                if job.cache_key is not None and outcome.ok:  # failures are not cached: they may pass later
+                # Failures are not cached (a timeout under load may pass later), nor are scores a
+                # reward marked as failed or timed out itself.
+                if job.cache_key is not None and outcome.ok and all(
+                        sc.error is None and not sc.timed_out for sc in job_scores):
                     self._cache.put(job.cache_key, job_scores)  # type: ignore[arg-type]
                 for unit in job.units:
                     for i, score in zip(unit, job_scores):

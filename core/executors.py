@@ -97,6 +97,7 @@ class _Worker(abc.ABC):
     def __init__(self) -> None:
         self.queue: collections.deque[int] = collections.deque()  # this chunk's calls not yet answered
         self.started = 0.0  # when the call at the head of the queue started (as the supervisor saw it)
+        self.begun = True  # False while a process worker is still unpickling its chunk
 
     @abc.abstractmethod
     def start(self, indices: list[int], calls: list[Call]) -> None: ...
@@ -125,6 +126,10 @@ class _SupervisedPool(Executor):
     @abc.abstractmethod
     def _new_worker(self) -> _Worker: ...
 
+    def _limit(self, worker: _Worker, timeout: float) -> float:
+        """Seconds the call at the head of ``worker``'s queue may run."""
+        return timeout
+
     @abc.abstractmethod
     def _collect(self, busy: list[_Worker], wait: float) -> list[tuple[_Worker, int, Outcome]]:
         """Block up to ``wait`` seconds for finished calls among ``busy`` workers."""
@@ -150,15 +155,16 @@ class _SupervisedPool(Executor):
                     worker.started = time.monotonic()
                     worker.start(chunk, [calls[i] for i in chunk])
                     busy.append(worker)
-            wait = 3600.0 if timeout is None else max(0.0, min(w.started for w in busy) + timeout - time.monotonic())
+            wait = 3600.0 if timeout is None else max(
+                0.0, min(w.started + self._limit(w, timeout) for w in busy) - time.monotonic())
             self._accept(self._collect(busy, wait), results, busy, pending)
             if timeout is None:
                 continue
-            if any(time.monotonic() - w.started >= timeout for w in busy):
+            if any(time.monotonic() - w.started >= self._limit(w, timeout) for w in busy):
                 # Results may have landed while this thread waited for the GIL: take them first.
                 self._accept(self._collect(busy, 0.0), results, busy, pending)
             now = time.monotonic()
-            for worker in [w for w in busy if now - w.started >= timeout]:
+            for worker in [w for w in busy if now - w.started >= self._limit(w, timeout)]:
                 index = worker.queue.popleft()
                 results[index] = Outcome(
                     error=f"TimeoutError: call exceeded its {timeout:g}s deadline and was "
@@ -290,6 +296,9 @@ def _limit_memory(memory_limit_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
+_BEGIN = b"begin"  # sent once a chunk is unpickled: the first call's deadline starts then
+
+
 def _process_main(conn: Any, memory_limit_mb: int | None, initializer: Callable[[], Any] | None) -> None:
     """Body of a worker process: receive pickled chunks of calls, answer each call, until EOF."""
     _limit_memory(memory_limit_mb)
@@ -302,10 +311,11 @@ def _process_main(conn: Any, memory_limit_mb: int | None, initializer: Callable[
             return
         indices, payload = pickle.loads(message)
         try:
-            calls = pickle.loads(payload)
+            calls = pickle.loads(payload)  # may import the rewards' modules: not part of any deadline
         except BaseException as exc:  # noqa: BLE001
             failure = Outcome(error=f"could not unpickle the call in the worker: {_describe(exc)}")
             calls = [None] * len(indices)
+        conn.send_bytes(_BEGIN)
         for index, call in zip(indices, calls):
             outcome = failure if call is None else _invoke(call)
             try:
@@ -334,6 +344,7 @@ class _ProcessWorker(_Worker):
         except Exception as exc:  # noqa: BLE001
             failing = (_raise_unpicklable, (f"call is not picklable: {_describe(exc)}",), {})
             payload = pickle.dumps([failing] * len(calls))
+        self.begun = False
         self.conn.send_bytes(pickle.dumps((indices, payload), protocol=pickle.HIGHEST_PROTOCOL))
 
     def discard(self) -> None:
@@ -356,6 +367,8 @@ class ProcessExecutor(_SupervisedPool):
     """
 
     kind = "process"
+    #: Seconds a worker may take to start and unpickle a chunk, on top of the call's deadline.
+    startup_grace = 30.0
 
     def __init__(
         self,
@@ -376,6 +389,11 @@ class ProcessExecutor(_SupervisedPool):
     def _new_worker(self) -> _Worker:
         return _ProcessWorker(self._ctx, self.memory_limit_mb, self.initializer)
 
+    def _limit(self, worker: _Worker, timeout: float) -> float:
+        # Until its chunk is unpickled (process start-up, importing the rewards' modules) a worker
+        # gets a grace period on top of the call's deadline.
+        return timeout if worker.begun else timeout + self.startup_grace
+
     def _collect(self, busy: list[_Worker], wait: float) -> list[tuple[_Worker, int, Outcome]]:
         from multiprocessing.connection import wait as wait_for
 
@@ -384,7 +402,11 @@ class ProcessExecutor(_SupervisedPool):
         for conn in wait_for(list(by_conn), timeout=wait):
             worker = by_conn[conn]
             try:
-                index, outcome = pickle.loads(conn.recv_bytes())
+                message = conn.recv_bytes()
+                if message == _BEGIN:
+                    worker.started, worker.begun = time.monotonic(), True
+                    continue
+                index, outcome = pickle.loads(message)
             except (EOFError, OSError):
                 worker.process.join(timeout=1)  # type: ignore[attr-defined]
                 code = worker.process.exitcode  # type: ignore[attr-defined]

@@ -128,3 +128,40 @@ def test_trl_reward_funcs_shape(kit):
         out = funcs[1](["p", "p"], ["4", "5"], answer=["4", "4"], trainer_state=object(), completion_ids=[[1], [2]])
         assert out == [1.0, 0.0]
         assert funcs[1](["p"], ["4"]) == [None]  # no reference column: not applicable, not 0
+
+
+def test_import_time_in_a_fresh_worker_does_not_count_against_the_deadline():
+    from rewardkit.executors import ProcessExecutor
+
+    from rewardkit.types import Sample as S
+
+    with ProcessExecutor(1) as ex:
+        import _slow_import_reward as slow  # noqa: F401 - the parent imports it too (1.5 s)
+
+        [outcome] = ex.run_calls([(slow.after_slow_import.score, ([S()], {}), {})], timeout=1.0)
+    assert outcome.ok, outcome.error
+    assert outcome.value[0].value == 1.0
+
+
+def test_failed_and_timed_out_scores_are_not_cached(kit):
+    from rewardkit import Score, reward
+
+    calls = []
+
+    @reward("t.flaky")
+    def flaky(sample):
+        calls.append(1)
+        return Score.failed("busy", timed_out=True) if len(calls) == 1 else 1.0
+
+    class P:
+        __name__ = "flaky"
+
+        @hookimpl
+        def rewardkit_register(self, registry):
+            registry.add_reward(flaky)
+
+    with ScoringEngine(["t.flaky"], kit=RewardKit([P()], entry_points=False)) as engine:
+        first = engine.score([Sample(completion="x")])[0].scores["t.flaky"]
+        second = engine.score([Sample(completion="x")])[0].scores["t.flaky"]
+        third = engine.score([Sample(completion="x")])[0].scores["t.flaky"]
+    assert first.timed_out and second.value == 1.0 and third.value == 1.0 and len(calls) == 2

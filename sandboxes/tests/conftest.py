@@ -14,10 +14,10 @@ import pytest
 from rewardkit_sandbox import Limits, Sandbox, get_sandbox
 from rewardkit_sandbox.provision import ensure_bubblewrap, ensure_docker
 
-#: "docker-exec" is the docker backend in mode="exec" (one docker exec per run).
-ALL_BACKENDS = ("process", "forkserver", "bubblewrap", "docker", "docker-exec")
+#: "NAME-MODE" is backend NAME with mode=MODE: bubblewrap's fresh bwrap per run, docker's exec per run.
+ALL_BACKENDS = ("process", "forkserver", "bubblewrap", "bubblewrap-per-run", "docker", "docker-exec")
 #: Backends with their own filesystem view (private /tmp, no host dirs).
-FS_ISOLATED = ("bubblewrap", "docker")
+FS_ISOLATED = ("bubblewrap", "bubblewrap-per-run", "docker", "docker-exec")
 #: Set before any sandbox starts, so a leak of the caller's environment would show in every backend.
 SECRET_ENV = ("REWARDKIT_TEST_SECRET_TOKEN", "sk-test-5f0c1d9e-do-not-leak")
 TEST_LIMITS = Limits(cpu_seconds=5, wall_seconds=10, memory_mb=512, file_size_mb=16, open_files=64,
@@ -38,7 +38,7 @@ def backend_problem(name: str) -> str | None:
 def open_sandbox(name: str) -> Sandbox:
     """The session's warm sandbox for ``name`` (2 workers), or a skip naming what is missing."""
     if name not in _sandboxes:
-        backend, _, mode = name.partition("-")
+        backend, _, mode = name.partition("-")  # e.g. "bubblewrap-per-run" -> ("bubblewrap", "per-run")
         problem = backend_problem(backend)
         if problem:
             pytest.skip(f"{backend} backend cannot run on this machine: {problem}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 import uuid
 
@@ -15,10 +16,10 @@ import pytest
 from rewardkit_sandbox import Limits
 
 
-def _uid_processes(uid: int) -> list[int]:
-    """Live host pids whose real uid is ``uid`` (from /proc/<pid>/status, robust to non-dumpable ones).
-
-    Zombies (state Z) are dead already; they only wait for their new parent (init) to reap them.
+def _uid_processes(uid: int, needle: str) -> list[int]:
+    """Live host pids of ``uid`` whose command line contains ``needle`` (from /proc, which also sees
+    non-dumpable processes). Zombies (state Z) are dead already, waiting for their parent to reap them.
+    (The warm bubblewrap keeps its own bwrap + helper running as the slot uid: hence the needle.)
     """
     found = []
     for name in os.listdir("/proc"):
@@ -27,12 +28,14 @@ def _uid_processes(uid: int) -> list[int]:
         try:
             with open(f"/proc/{name}/status") as fh:
                 fields = dict(line.split(":", 1) for line in fh if ":" in line)
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+        if (int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z")
+                and needle in cmdline):
             found.append(int(name))
     return found
-
 
 
 def test_no_network_outside(sandbox):
@@ -163,9 +166,9 @@ def test_file_size_is_bounded(sandbox):
 def test_no_process_survives_a_run(sandbox):
     # A detached grandchild in its own session (escapes a process-group kill) and a plain child.
     code = ("import os, subprocess, sys\n"
-            "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
-            "subprocess.Popen(['sleep', '300'])\n"
-            "if os.fork() == 0:\n    os.setsid()\n    os.execvp('sleep', ['sleep', '300'])\n"
+            "subprocess.Popen(['sleep', '301'], start_new_session=True)\n"
+            "subprocess.Popen(['sleep', '301'])\n"
+            "if os.fork() == 0:\n    os.setsid()\n    os.execvp('sleep', ['sleep', '301'])\n"
             "print(os.getuid())\n")
     res = sandbox.run(["python3", "-c", code])
     assert res.exit_code == 0, res.stderr
@@ -174,9 +177,9 @@ def test_no_process_survives_a_run(sandbox):
     assert uid != 0
     # SIGKILLed processes take a moment to be torn down; none may still be alive after that.
     deadline = time.monotonic() + 2
-    while _uid_processes(uid) and time.monotonic() < deadline:
+    while _uid_processes(uid, "sleep 301") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _uid_processes(uid) == []
+    assert _uid_processes(uid, "sleep 301") == []
 
 
 def test_cannot_kill_host_processes(sandbox):
@@ -194,3 +197,21 @@ def test_runs_as_unprivileged_user_without_new_privileges(sandbox):
     assert uid != 0 and euid != 0 and gid != 0
     # setuid binaries cannot raise privileges, and no capability is effective
     assert flags == "['0000000000000000', '1']", flags
+
+
+def _host_shm_ids() -> set[str]:
+    out = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+    return {line.split()[1] for line in out.splitlines() if line.startswith("0x")}
+
+
+# (docker mode="exec" has no in-container helper that could remove them; see the README.)
+@pytest.mark.parametrize("sandbox", ["process", "forkserver", "bubblewrap", "bubblewrap-per-run", "docker"],
+                         indirect=True)
+def test_sysv_ipc_objects_do_not_outlive_the_run(sandbox):
+    host_before = _host_shm_ids()
+    made = sandbox.run(["sh", "-c", "ipcmk -M 4096 && ipcs -m | grep -c 0x"])
+    assert made.exit_code == 0, made
+    assert made.stdout.startswith("Shared memory id:") and made.stdout.split()[-1] == "1", made.stdout
+    after = sandbox.run(["sh", "-c", "ipcs -m | grep -c 0x; true"])
+    assert after.stdout.strip() == "0", after.stdout  # removed before the next run
+    assert _host_shm_ids() == host_before  # and never in the host's IPC namespace

@@ -32,6 +32,7 @@ WARM_MODULES = ("array", "bisect", "collections", "copy", "dataclasses", "dateti
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_DUMPABLE = 4
 _RLIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE,
             "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
 
@@ -185,6 +186,47 @@ def _reap_orphans():
             time.sleep(0.001)
 
 
+def _empty(path):
+    """Delete everything in ``path`` (making chmod-000 directories writable again first)."""
+    import shutil
+
+    def fix(func, failed, _exc):
+        try:
+            os.chmod(os.path.dirname(failed), 0o700)
+            if os.path.isdir(failed) and not os.path.islink(failed):
+                os.chmod(failed, 0o700)
+                shutil.rmtree(failed, ignore_errors=True)
+            else:
+                func(failed)
+        except OSError:
+            pass
+
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    for name in entries:
+        full = os.path.join(path, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full, onerror=fix)
+        else:
+            try:
+                os.unlink(full)
+            except OSError:
+                pass
+
+
+def _remove_sysv_ipc():
+    """SysV shared memory, semaphores and message queues outlive processes: remove any left."""
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open("/proc/sysvipc/" + kind) as fh:
+                if len(fh.read().splitlines()) > 1:
+                    subprocess.run(["ipcrm", "--all=" + kind], capture_output=True)
+        except OSError:
+            pass
+
+
 def _recv_exact(sock, n):
     chunks = []
     while n > 0:
@@ -218,9 +260,20 @@ def main():
     if "--netns" in flags:
         # One empty network namespace for the helper and every run it forks: created once, so runs
         # pay nothing for it. (The socket to the client was connected before and keeps working.)
-        if _LIBC.unshare(0x40000000) != 0:
-            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
+        # Same for SysV IPC: objects made by runs stay out of the host's IPC namespace.
+        if _LIBC.unshare(0x40000000 | 0x08000000) != 0:  # CLONE_NEWNET | CLONE_NEWIPC
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET | CLONE_NEWIPC) failed")
     _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # --same-uid: inside a long-lived bwrap, runs share our uid. Non-dumpable: they cannot ptrace us
+    # or read our memory; the sweep after each run is a plain kill(-1), and --scratch dirs (the
+    # private /tmp, /dev/shm) are emptied. SysV IPC objects, which outlive processes, are always
+    # removed after a run (our IPC namespace is the runs' own: per helper, bwrap's or the container's).
+    same_uid = "--same-uid" in flags
+    if same_uid:
+        _LIBC.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    scratch_dirs = []
+    if "--scratch" in flags:
+        scratch_dirs = flags[flags.index("--scratch") + 1].split(",")
     sock.sendall(b"ready\n")
     while True:
         head, fds, _, _ = socket.recv_fds(sock, 16, 3)
@@ -241,7 +294,15 @@ def main():
         _, status, usage = os.wait4(pid, 0)
         if req["uid"] is not None:
             _kill_uid(req["uid"])  # children that called setsid outlive the process group
+        elif same_uid:
+            try:
+                os.kill(-1, signal.SIGKILL)  # everything we may signal in our pid namespace but us
+            except ProcessLookupError:
+                pass
         _reap_orphans()
+        for scratch in scratch_dirs:
+            _empty(scratch)
+        _remove_sysv_ipc()
         sock.sendall(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .base import sandbox_env
-from .launcher import LauncherSandbox, rlimits_dict
+from .base import BASE_ENV, sandbox_env
+from .launcher import _SERVER, LauncherSandbox, _Server, rlimits_dict
 from .slots import Slot, can_switch_uid, remove_tree
 from .types import Limits, RunRequest
 
@@ -49,7 +51,9 @@ def _probe() -> str | None:
     return None
 
 
-def bwrap_argv(workdir: str, tmpdir: str, command: list[str]) -> list[str]:
+def bwrap_argv(workdir: str, tmpdir: str, command: list[str], *, inner_workdir: str = "/work",
+               chdir: str | None = None, extra: list[str] | None = None) -> list[str]:
+    """bwrap's arguments: ``workdir`` at ``inner_workdir`` (the cwd unless ``chdir``), ``tmpdir`` at /tmp."""
     argv = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--cap-drop", "ALL"]
     for path in RO_PATHS:
@@ -61,24 +65,89 @@ def bwrap_argv(workdir: str, tmpdir: str, command: list[str]) -> list[str]:
             argv += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             argv += ["--ro-bind", target, target]
+    argv += extra or []
     argv += ["--proc", "/proc", "--dev", "/dev", "--bind", tmpdir, "/tmp",
-             "--bind", workdir, INNER_WORKDIR,
+             "--bind", workdir, inner_workdir,
              # bwrap's own root (where /etc, /work... were created) becomes read-only too.
-             "--remount-ro", "/", "--chdir", INNER_WORKDIR, "--hostname", "sandbox", "--"]
+             "--remount-ro", "/", "--chdir", chdir or inner_workdir, "--hostname", "sandbox", "--"]
     return argv + command
 
 
+MODES = ("warm", "per-run")
+#: Where a warm sandbox sees its slot's directory of work dirs, and the helper script.
+INNER_SLOT_DIR = "/sandbox"
+INNER_HELPER = "/opt/rewardkit/helper.py"
+
+
 class BubblewrapSandbox(LauncherSandbox):
-    """Namespaced runs via bubblewrap: no network, read-only system, private /tmp, own uid per slot."""
+    """Namespaced runs via bubblewrap: no network, read-only system, private /tmp, own uid per slot.
+
+    ``mode="warm"`` (default): one long-lived bwrap per worker slot holds the sandbox helper, which
+    forks each run inside the namespaces (no namespace set-up per run). Runs share the helper's uid
+    and namespaces across time, so after every run the helper kills everything else in its pid
+    namespace and empties /tmp, /dev/shm and SysV IPC; the work dir is a fresh ``/sandbox/runN``.
+    ``mode="per-run"``: a fresh ``bwrap`` (fresh namespaces, fresh /tmp) for every run; slower.
+    """
 
     name = "bubblewrap"
-    via_launcher = True
+
+    def __init__(self, workers: int = 1, limits: Limits | None = None, *, mode: str = "warm") -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
+        self.via_launcher = mode == "per-run"  # bwrap reports signal deaths as 128+N
+        super().__init__(workers=workers, limits=limits)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return _probe() or super().unavailable_reason()
 
+    # -- warm mode -----------------------------------------------------------------------------
+    def _warm_tmp(self, slot: Slot) -> Path:
+        return slot.root.with_name(slot.root.name + ".tmp")
+
+    def _new_server(self, slot: Slot) -> _Server:
+        if self.mode == "per-run":
+            return super()._new_server(slot)
+        tmpdir = self._warm_tmp(slot)
+        remove_tree(tmpdir)
+        tmpdir.mkdir(mode=0o700)
+        if slot.isolated_uid:
+            os.chown(tmpdir, slot.uid, slot.gid)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        helper = [self._python, "-I", INNER_HELPER, str(theirs.fileno()), "--same-uid", "--scratch", "/tmp,/dev/shm"]
+        argv = bwrap_argv(str(slot.root), str(tmpdir), helper, inner_workdir=INNER_SLOT_DIR, chdir="/",
+                          extra=["--ro-bind", str(_SERVER), INNER_HELPER])
+        ids: dict[str, Any] = {}
+        if slot.isolated_uid:
+            ids = {"user": slot.uid, "group": slot.gid, "extra_groups": []}
+        proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=dict(BASE_ENV), stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd="/", **ids)
+        theirs.close()
+        return _Server(ours, f"warm bwrap of slot uid {slot.uid}", proc=proc)
+
+    def _kill_run(self, slot: Slot, pid: int) -> None:
+        if self.mode == "per-run":
+            return super()._kill_run(slot, pid)
+        # The pid is in bwrap's pid namespace: kill by uid from here (the helper dies too and is
+        # restarted for the next run).
+        slot.kill_all()
+
+    def _stop(self) -> None:
+        super()._stop()
+        for slot in self._all_slots:
+            remove_tree(self._warm_tmp(slot))
+
+    # -- both ----------------------------------------------------------------------------------
     def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
+        command = [str(a) for a in request.command]
+        if self.mode == "warm":
+            inner = f"{INNER_SLOT_DIR}/{workdir.name}"
+            env = sandbox_env(inner, request.env)
+            env["TMPDIR"] = "/tmp"
+            # RLIMIT_NPROC also counts bwrap, its pid-1 and the helper: all run as the slot uid.
+            return {"uid": None, "gid": slot.gid, "cwd": inner, "env": env, "argv": command,
+                    "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES + 1), "python": None}
         # /tmp inside is a per-run directory on disk (not a tmpfs, whose pages no rlimit would bound).
         tmpdir = workdir.with_name(workdir.name + ".tmp")
         remove_tree(tmpdir)
@@ -88,10 +157,11 @@ class BubblewrapSandbox(LauncherSandbox):
         env = sandbox_env(INNER_WORKDIR, request.env)
         env["TMPDIR"] = "/tmp"
         return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir), "env": env,
-                "argv": bwrap_argv(str(workdir), str(tmpdir), [str(a) for a in request.command]),
+                "argv": bwrap_argv(str(workdir), str(tmpdir), command),
                 "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None}
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
-        # /tmp and /dev/shm are private to the run, so there is no shared temp dir to sweep.
+        # /tmp and /dev/shm are private to the sandbox (and emptied by the warm helper).
         remove_tree(workdir)
-        remove_tree(workdir.with_name(workdir.name + ".tmp"))
+        if self.mode == "per-run":
+            remove_tree(workdir.with_name(workdir.name + ".tmp"))

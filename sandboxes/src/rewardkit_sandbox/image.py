@@ -32,6 +32,7 @@ PACKAGES = (
     "libgcc-s1", "binutils", "binutils-x86-64-linux-gnu", "libbinutils", "libctf0", "libctf-nobfd0",
     "libgprofng0", "libsframe1", "libjansson4", "libisl23", "libmpc3", "libmpfr6", "libgmp10", "libzstd1",
     "zlib1g", "libcc1-0", "libgomp1", "libitm1", "libatomic1", "libquadmath0",
+    "util-linux",  # ipcrm: the helper removes SysV IPC objects a run left behind
 )
 #: Paths never copied from those packages (documentation, locales: size without use).
 SKIP_PREFIXES = ("/usr/share/doc", "/usr/share/man", "/usr/share/info", "/usr/share/locale",

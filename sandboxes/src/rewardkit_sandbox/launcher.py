@@ -193,6 +193,9 @@ class LauncherSandbox(Sandbox):
         try:
             done = server.result()
         except SandboxError as exc:
+            if timed_out or truncated:  # we killed the helper with the run (warm bubblewrap): SIGKILL
+                return make_result(signal.SIGKILL, None, out, err, timed_out, truncated, limits,
+                                   time.monotonic() - started, self.name)
             return RunResult.failure(self.name, str(exc), time.monotonic() - started)
         return make_result(done["status"], None if self.via_launcher else done["cpu"], out, err, timed_out,
                            truncated, limits, time.monotonic() - started, self.name,

@@ -88,13 +88,13 @@ def main() -> None:
 
     base, base_passed = min(bare_baseline(programs) for _ in range(args.repeat))
     print(f"\n{'backend':<12} {'seconds':>8} {'ms/run':>7} {'ratio':>6} {'goal':>6} {'passed':>8}")
-    print(f"{'bare':<12} {base:8.2f} {base / len(programs) * 1e3:7.1f} {1.0:6.2f} {'':>6} {base_passed:>4}/{len(programs)}")
+    print(f"{'bare':<18} {base:8.2f} {base / len(programs) * 1e3:7.1f} {1.0:6.2f} {'':>6} {base_passed:>4}/{len(programs)}")
     for backend in backends:
         elapsed, passed = min(sandbox_time(backend, programs, 1) for _ in range(args.repeat))
         ratio = elapsed / base
         goal = GOALS.get(backend)
         mark = "" if goal is None else ("ok" if ratio <= goal else "MISS")
-        print(f"{backend:<12} {elapsed:8.2f} {elapsed / len(programs) * 1e3:7.1f} {ratio:6.2f} "
+        print(f"{backend:<18} {elapsed:8.2f} {elapsed / len(programs) * 1e3:7.1f} {ratio:6.2f} "
               f"{'<=' + str(goal) if goal else '':>6} {passed:>4}/{len(programs)} {mark}")
 
     counts = [int(w) for w in args.workers.split(",") if w]
@@ -108,7 +108,7 @@ def main() -> None:
             rate = len(programs) / elapsed
             first = first or rate
             cells.append(f"{rate:9.1f} ({rate / first:3.1f})" + ("" if passed == len(programs) else f"!{passed}"))
-        print(f"{backend:<12} " + " ".join(cells))
+        print(f"{backend:<18} " + " ".join(cells))
 
 
 if __name__ == "__main__":

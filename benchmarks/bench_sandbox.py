@@ -87,7 +87,7 @@ def main() -> None:
     print(f"{len(programs)} HumanEval canonical solutions; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
 
     base, base_passed = min(bare_baseline(programs) for _ in range(args.repeat))
-    print(f"\n{'backend':<12} {'seconds':>8} {'ms/run':>7} {'ratio':>6} {'goal':>6} {'passed':>8}")
+    print(f"\n{'backend':<18} {'seconds':>8} {'ms/run':>7} {'ratio':>6} {'goal':>6} {'passed':>8}")
     print(f"{'bare':<18} {base:8.2f} {base / len(programs) * 1e3:7.1f} {1.0:6.2f} {'':>6} {base_passed:>4}/{len(programs)}")
     for backend in backends:
         elapsed, passed = min(sandbox_time(backend, programs, 1) for _ in range(args.repeat))
@@ -99,7 +99,7 @@ def main() -> None:
 
     counts = [int(w) for w in args.workers.split(",") if w]
     print(f"\nthroughput (solutions/s) by workers; scaling = throughput / throughput with {counts[0]} worker(s)")
-    print(f"{'backend':<12} " + " ".join(f"{w:>3}w sol/s (x)" for w in counts))
+    print(f"{'backend':<18} " + " ".join(f"{w:>3}w sol/s (x)" for w in counts))
     for backend in backends:
         cells = []
         first = None

@@ -4,7 +4,8 @@ It starts once per worker slot, imports the stdlib modules test code usually nee
 requests on a Unix socket: each request brings three pipe fds (stdin, stdout, stderr) and a JSON
 header. The server forks; the child drops to the slot uid, applies rlimits, starts a new session,
 enters the work dir with a scrubbed environment and runs the Python source in-process with
-``__name__ == "__main__"`` (forkserver) or execs the command (process, bubblewrap). The server reports the child's pid at
+``__name__ == "__main__"`` (forkserver) or execs the command (process, bubblewrap). The server
+reports the child's pid at
 once and its exit status and CPU time when it ends, then kills whatever the uid left running.
 
 Protocol on a stream socket: a 16-byte ASCII length carrying the three fds, then that many bytes of
@@ -26,8 +27,8 @@ import traceback
 #: Imported once by a warm helper (``--warm``) so every forked child has them for free: what
 #: coding benchmarks use. Exec-only helpers stay lean, which keeps their fork() cheap.
 WARM_MODULES = ("array", "bisect", "collections", "copy", "dataclasses", "datetime", "decimal", "fractions",
-                "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re", "statistics",
-                "string", "typing", "unittest", "unittest.mock")
+                "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re",
+                "statistics", "string", "typing", "unittest", "unittest.mock")
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _PR_SET_CHILD_SUBREAPER = 36
@@ -266,11 +267,13 @@ def main():
     _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # --same-uid: inside a long-lived bwrap, runs share our uid. Non-dumpable: they cannot ptrace us
     # or read our memory; the sweep after each run is a plain kill(-1), and --scratch dirs (the
-    # private /tmp, /dev/shm) are emptied. SysV IPC objects, which outlive processes, are always
-    # removed after a run (our IPC namespace is the runs' own: per helper, bwrap's or the container's).
+    # private /tmp, /dev/shm) are emptied. SysV IPC objects, which outlive processes, are removed
+    # after each run when the IPC namespace is the runs' own (per helper, bwrap's or the container's).
     same_uid = "--same-uid" in flags
     if same_uid:
         _LIBC.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    # Only in an IPC namespace of the runs' own (never the host's) may everything in it be removed.
+    private_ipc = "--netns" in flags or "--private-ipc" in flags
     scratch_dirs = []
     if "--scratch" in flags:
         scratch_dirs = flags[flags.index("--scratch") + 1].split(",")
@@ -302,7 +305,8 @@ def main():
         _reap_orphans()
         for scratch in scratch_dirs:
             _empty(scratch)
-        _remove_sysv_ipc()
+        if private_ipc:
+            _remove_sysv_ipc()
         sock.sendall(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
 
 

@@ -36,7 +36,8 @@ BWRAP_PROCESSES = 2
 def _probe() -> str | None:
     exe = shutil.which("bwrap")
     if exe is None:
-        return "bwrap is not installed: `apt-get install -y bubblewrap` (Debian/Ubuntu) or `dnf install bubblewrap`"
+        return ("bwrap is not installed: `apt-get install -y bubblewrap` (Debian/Ubuntu) or "
+                "`dnf install bubblewrap`")
     import subprocess
 
     try:
@@ -115,14 +116,15 @@ class BubblewrapSandbox(LauncherSandbox):
         if slot.isolated_uid:
             os.chown(tmpdir, slot.uid, slot.gid)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        helper = [self._python, "-I", INNER_HELPER, str(theirs.fileno()), "--same-uid", "--scratch", "/tmp,/dev/shm"]
+        helper = [self._python, "-I", INNER_HELPER, str(theirs.fileno()), "--same-uid", "--private-ipc",
+                  "--scratch", "/tmp,/dev/shm"]
         argv = bwrap_argv(str(slot.root), str(tmpdir), helper, inner_workdir=INNER_SLOT_DIR, chdir="/",
                           extra=["--ro-bind", str(_SERVER), INNER_HELPER])
         ids: dict[str, Any] = {}
         if slot.isolated_uid:
             ids = {"user": slot.uid, "group": slot.gid, "extra_groups": []}
-        proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=dict(BASE_ENV), stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd="/", **ids)
+        proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=dict(BASE_ENV),
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd="/", **ids)
         theirs.close()
         return _Server(ours, f"warm bwrap of slot uid {slot.uid}", proc=proc)
 
@@ -146,8 +148,8 @@ class BubblewrapSandbox(LauncherSandbox):
             env = sandbox_env(inner, request.env)
             env["TMPDIR"] = "/tmp"
             # RLIMIT_NPROC also counts bwrap, its pid-1 and the helper: all run as the slot uid.
-            return {"uid": None, "gid": slot.gid, "cwd": inner, "env": env, "argv": command,
-                    "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES + 1), "python": None}
+            return {"uid": None, "gid": slot.gid, "cwd": inner, "env": env, "argv": command, "python": None,
+                    "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES + 1)}
         # /tmp inside is a per-run directory on disk (not a tmpfs, whose pages no rlimit would bound).
         tmpdir = workdir.with_name(workdir.name + ".tmp")
         remove_tree(tmpdir)
@@ -156,8 +158,8 @@ class BubblewrapSandbox(LauncherSandbox):
             os.chown(tmpdir, slot.uid, slot.gid)
         env = sandbox_env(INNER_WORKDIR, request.env)
         env["TMPDIR"] = "/tmp"
-        return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir), "env": env,
-                "argv": bwrap_argv(str(workdir), str(tmpdir), command),
+        return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir),
+                "env": env, "argv": bwrap_argv(str(workdir), str(tmpdir), command),
                 "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None}
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:

@@ -10,7 +10,8 @@ Two ways to start a run (``mode=``):
 * ``"helper"`` (default): one ``docker exec`` per *container* starts the sandbox helper inside it
   (the same ``_forkserver_main.py`` the process backend uses, as container root holding only
   CAP_SETUID/CAP_SETGID; docker hands an exec capabilities only in a container whose user is root,
-  so the idle init is root with those two capabilities too). The host talks to it over a Unix socket in a bind-mounted directory and
+  so the idle init is root with those two capabilities too). The host talks to it over a Unix
+  socket in a bind-mounted directory and
   hands it the run's pipes with SCM_RIGHTS; it forks, drops to the slot uid and execs. A run then
   costs about what the process backend's does.
 * ``"exec"``: one ``docker exec`` per run, as the slot uid, under a busybox shell that sets the
@@ -130,10 +131,12 @@ class DockerSandbox(LauncherSandbox):
             volumes={str(sock_dir): {"bind": HELPER_DIR, "mode": "rw"}} if helper else None,
             mem_limit=f"{limits.memory_mb + 256}m", memswap_limit=f"{limits.memory_mb + 256}m",
             pids_limit=int(limits.processes) + EXTRA_PIDS, shm_size=f"{max(16, limits.file_size_mb)}m",
-            tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700", "/tmp": f"{tmpfs_opts},mode=1777"},
+            tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700",
+                   "/tmp": f"{tmpfs_opts},mode=1777"},
             # Docker grants an exec capabilities only when the container's user is root, so in helper
             # mode the idle init runs as root too (holding nothing but CAP_SETUID/CAP_SETGID).
-            user="0:0" if helper else "65534:65534", working_dir=WORKDIR, labels={"rewardkit-sandbox": str(os.getpid())},
+            user="0:0" if helper else "65534:65534", working_dir=WORKDIR,
+            labels={"rewardkit-sandbox": str(os.getpid())},
             environment={}, hostname="sandbox",
             init=True,  # docker-init (tini) as pid 1 reaps the orphans each run leaves as zombies
         )
@@ -153,7 +156,8 @@ class DockerSandbox(LauncherSandbox):
         from .image import HELPER_PATH
 
         api = self._client.api
-        exec_id = api.exec_create(container.id, ["python3", "-I", HELPER_PATH, "--listen", f"{HELPER_DIR}/helper.sock"],
+        helper = ["python3", "-I", HELPER_PATH, "--listen", f"{HELPER_DIR}/helper.sock", "--private-ipc"]
+        exec_id = api.exec_create(container.id, helper,
                                   user="0:0", environment={"PATH": "/usr/bin:/bin"})["Id"]
         api.exec_start(exec_id, detach=True)
         deadline = time.monotonic() + 30
@@ -185,7 +189,8 @@ class DockerSandbox(LauncherSandbox):
         env = sandbox_env(WORKDIR, request.env)
         env["TMPDIR"] = "/tmp"
         return {"uid": slot.uid, "gid": slot.gid, "cwd": WORKDIR, "env": env,
-                "argv": [str(a) for a in request.command], "rlimits": rlimits_dict(limits, slot), "python": None}
+                "argv": [str(a) for a in request.command], "rlimits": rlimits_dict(limits, slot),
+                "python": None}
 
     def _stop(self) -> None:
         for server in getattr(self, "_servers", {}).values():
@@ -241,9 +246,9 @@ class DockerSandbox(LauncherSandbox):
         api = self._client.api
         container = self._containers[slot.index]
         try:
-            exec_id = api.exec_create(container.id, _limited(request.command, limits), stdin=True, stdout=True,
-                                      stderr=True, user=f"{slot.uid}:{slot.gid}", workdir=WORKDIR,
-                                      environment=env)["Id"]
+            exec_id = api.exec_create(container.id, _limited(request.command, limits), stdin=True,
+                                      stdout=True, stderr=True, user=f"{slot.uid}:{slot.gid}",
+                                      workdir=WORKDIR, environment=env)["Id"]
             sock = api.exec_start(exec_id, socket=True)
         except Exception as exc:
             return RunResult.failure(self.name, f"docker exec failed: {exc}", time.monotonic() - started)
@@ -286,7 +291,8 @@ def _limited(command: Any, limits: Limits) -> list[str]:
     cpu = max(1, int(-(-limits.cpu_seconds // 1)))
     # Hard CPU limit one second above the soft one: SIGXCPU first (reported as a timeout), then SIGKILL.
     script = (f"ulimit -S -t {cpu} && ulimit -H -t {cpu + 1} && ulimit -v {int(limits.memory_mb) * 1024} "
-              f"-f {int(limits.file_size_mb) * 2048} -n {int(limits.open_files)} -u {int(limits.processes) + 1} "
+              f"-f {int(limits.file_size_mb) * 2048} -n {int(limits.open_files)} "
+              f"-u {int(limits.processes) + 1} "
               f"-c 0 || exit 125; \"$@\"; rc=$?; kill -9 -1 2>/dev/null; exit $rc")
     return ["/bin/sh", "-c", script, "sh", *[str(a) for a in command]]
 

@@ -39,7 +39,8 @@ def docker_client(base_url: str | None = None, timeout: float = 60) -> Any:
     try:
         import docker
     except ImportError:
-        raise RuntimeError("the docker backend needs the docker SDK: `pip install 'rewardkit-sandbox[docker]'`")
+        raise RuntimeError(
+            "the docker backend needs the docker SDK: `pip install 'rewardkit-sandbox[docker]'`") from None
     url = engine_url(base_url)
     if url is None:
         raise RuntimeError(
@@ -74,13 +75,15 @@ def start_private_engine(root: Path = PRIVATE_ROOT, timeout: float = 30) -> str:
     if dockerd is None:
         raise RuntimeError("dockerd is not installed: `apt-get install -y docker.io`")
     if os.geteuid() != 0:
-        raise RuntimeError("starting a private dockerd needs root; or point REWARDKIT_DOCKER_HOST at an engine")
+        raise RuntimeError(
+            "starting a private dockerd needs root; or point REWARDKIT_DOCKER_HOST at an engine")
     root.mkdir(parents=True, exist_ok=True)
     for stale in (sock, root / "docker.pid"):
         stale.unlink(missing_ok=True)
     log = open(root / "dockerd.log", "ab")
     subprocess.Popen(
-        [dockerd, f"--data-root={root / 'data'}", f"--exec-root={root / 'exec'}", f"--pidfile={root / 'docker.pid'}",
+        [dockerd, f"--data-root={root / 'data'}", f"--exec-root={root / 'exec'}",
+         f"--pidfile={root / 'docker.pid'}",
          f"--host={url}", "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false",
          "--ip-masq=false"],
         stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True,

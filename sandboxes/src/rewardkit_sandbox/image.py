@@ -165,8 +165,8 @@ def build_rootfs(out: Path) -> int:
     assert busybox is not None
     with tarfile.open(out, "w") as tar:
         # Merged-/usr layout, like the host: /bin, /lib... are symlinks into /usr.
-        for top in ("/usr", "/usr/bin", "/usr/lib", "/usr/lib64", "/usr/sbin", "/etc", "/dev", "/proc", "/sys",
-                    "/work", "/run", "/opt", "/opt/rewardkit"):
+        for top in ("/usr", "/usr/bin", "/usr/lib", "/usr/lib64", "/usr/sbin", "/etc", "/dev", "/proc",
+                    "/sys", "/work", "/run", "/opt", "/opt/rewardkit"):
             _add_dir(tar, top)
         _add_dir(tar, "/tmp", 0o1777)
         for link in ("bin", "lib", "lib64", "sbin"):
@@ -198,7 +198,8 @@ def build_rootfs(out: Path) -> int:
         for applet in BUSYBOX_APPLETS:
             if f"usr/bin/{applet}" not in names:
                 _add_symlink(tar, f"/usr/bin/{applet}", "busybox")
-        _add_text(tar, "/etc/passwd", f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{INIT_UID}:{INIT_UID}:nobody:/:/bin/sh\n")
+        _add_text(tar, "/etc/passwd",
+                  f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{INIT_UID}:{INIT_UID}:nobody:/:/bin/sh\n")
         helper = _helper_source()
         info = tarfile.TarInfo(HELPER_PATH.lstrip("/"))
         info.size, info.mode = len(helper), 0o644
@@ -247,7 +248,8 @@ def main() -> None:  # pragma: no cover - CLI
     parser = argparse.ArgumentParser(description="Build the rewardkit sandbox runtime image (no registry)")
     parser.add_argument("--tar", help="only write the rootfs tarball to this path")
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--docker-host", help="engine URL (default: the sandbox's private engine or DOCKER_HOST)")
+    parser.add_argument("--docker-host",
+                        help="engine URL (default: the sandbox's private engine or DOCKER_HOST)")
     args = parser.parse_args()
     if args.tar:
         print(build_rootfs(Path(args.tar)), "host files written to", args.tar)

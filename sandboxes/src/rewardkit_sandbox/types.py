@@ -1,4 +1,4 @@
-"""The values every backend speaks: :class:`Limits` in, a :class:`RunRequest` to run, a :class:`RunResult` out."""
+"""The values every backend speaks: :class:`Limits`, a :class:`RunRequest` in, a :class:`RunResult` out."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class Limits:
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
         if self.open_files < 8:
-            raise ValueError("Limits.open_files below 8 leaves no room for stdio and an interpreter; use >= 8")
+            raise ValueError(
+                "Limits.open_files below 8 leaves no room for stdio and an interpreter; use >= 8")
 
     def with_(self, **changes: float) -> "Limits":
         """A copy with some fields changed: ``limits.with_(wall_seconds=2)``."""

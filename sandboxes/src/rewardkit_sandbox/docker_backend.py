@@ -53,7 +53,7 @@ def _probe(base_url: str | None) -> str | None:
     try:
         import docker  # noqa: F401
     except ImportError:
-        return "the docker SDK is not installed: `pip install 'rewardkit-sandbox[docker]'`"
+        return "the docker SDK is not installed: `pip install docker`"
     from .engine import docker_client
 
     try:

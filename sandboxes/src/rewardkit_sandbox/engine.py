@@ -40,7 +40,7 @@ def docker_client(base_url: str | None = None, timeout: float = 60) -> Any:
         import docker
     except ImportError:
         raise RuntimeError(
-            "the docker backend needs the docker SDK: `pip install 'rewardkit-sandbox[docker]'`") from None
+            "the docker backend needs the docker SDK: `pip install docker`") from None
     url = engine_url(base_url)
     if url is None:
         raise RuntimeError(

@@ -53,7 +53,7 @@ def ensure_docker() -> str | None:
     try:
         import docker  # noqa: F401
     except ImportError:
-        return "the docker SDK is not installed: `pip install 'rewardkit-sandbox[docker]'`"
+        return "the docker SDK is not installed: `pip install docker`"
     from .docker_backend import _probe
     from .engine import docker_client, engine_url, start_private_engine
     from .image import ensure_image

@@ -36,7 +36,8 @@ GOALS = {"process": 1.2, "bubblewrap": 1.2, "bubblewrap-per-run": 1.2, "forkserv
 def humaneval_programs() -> list[str]:
     with gzip.open(shared_data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
         rows = [json.loads(line) for line in fh]
-    return [f"{r['prompt']}{r['canonical_solution']}\n\n{r['test']}\n\ncheck({r['entry_point']})\n" for r in rows]
+    return [f"{r['prompt']}{r['canonical_solution']}\n\n{r['test']}\n\ncheck({r['entry_point']})\n"
+            for r in rows]
 
 
 def bare_baseline(programs: list[str]) -> tuple[float, int]:

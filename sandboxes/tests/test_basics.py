@@ -19,7 +19,8 @@ def test_stdout_stdin_argv_and_exit_code(sandbox):
 
 
 def test_files_are_in_a_fresh_cwd(sandbox):
-    files = {"main.py": "import os, helper\nprint(sorted(os.listdir('.')), helper.VALUE, open('data/in.txt').read())",
+    main = "import os, helper\nprint(sorted(os.listdir('.')), helper.VALUE, open('data/in.txt').read())"
+    files = {"main.py": main,
              "helper.py": "VALUE = 41 + 1\n", "data/in.txt": "payload"}
     res = sandbox.run(["python3", "main.py"], files=files)
     assert res.ok, res.stderr
@@ -43,7 +44,8 @@ def test_file_names_must_stay_inside_the_work_dir(sandbox):
 def test_cpp_compile_and_run(sandbox):
     src = "#include <iostream>\n#include <vector>\nint main(){int n; std::cin>>n; std::vector<int> v(n,2);" \
           " long s=0; for(int x: v) s+=x; std::cout<<s<<std::endl;}\n"
-    res = sandbox.run(["sh", "-c", "g++ -O2 -o prog main.cpp && ./prog"], files={"main.cpp": src}, stdin="21\n",
+    res = sandbox.run(["sh", "-c", "g++ -O2 -o prog main.cpp && ./prog"], files={"main.cpp": src},
+                      stdin="21\n",
                       limits=Limits(cpu_seconds=20, wall_seconds=60, memory_mb=1024))
     assert res.ok, res.stderr
     assert res.stdout == "42\n"

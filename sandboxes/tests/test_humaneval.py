@@ -19,7 +19,8 @@ def _programs() -> list[str]:
     with gzip.open(shared_data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
         rows = [json.loads(line) for line in fh]
     assert len(rows) == 164
-    return [f"{r['prompt']}{r['canonical_solution']}\n\n{r['test']}\n\ncheck({r['entry_point']})\n" for r in rows]
+    return [f"{r['prompt']}{r['canonical_solution']}\n\n{r['test']}\n\ncheck({r['entry_point']})\n"
+            for r in rows]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rewardkit_sandbox import Limits, RunRequest, Sandbox, SandboxError, available_backends, get_sandbox, resolve_backend
+from rewardkit_sandbox import (Limits, RunRequest, Sandbox, SandboxError, available_backends, get_sandbox,
+                               resolve_backend)
 
 
 def test_available_backends_names_every_backend_with_a_reason_or_none():

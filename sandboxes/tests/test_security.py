@@ -88,7 +88,8 @@ def test_cannot_read_host_files(sandbox, tmp_path, secret_env):
 
 
 def test_cannot_write_outside_the_work_dir(sandbox, tmp_path):
-    targets = [tmp_path / "owned.txt", "/etc/rewardkit-owned", "/usr/rewardkit-owned", "/root/rewardkit-owned"]
+    targets = [tmp_path / "owned.txt", "/etc/rewardkit-owned", "/usr/rewardkit-owned",
+               "/root/rewardkit-owned"]
     code = ("import sys\nfor p in sys.argv[1:]:\n    try:\n        open(p, 'w').write('x')\n        print(p, 'WROTE')\n"
             "    except OSError as e:\n        print(p, 'denied')\n")
     res = sandbox.run(["python3", "-c", code, *map(str, targets)])
@@ -107,7 +108,8 @@ def test_temp_files_do_not_outlive_the_run(sandbox):
     for path in paths:
         assert not os.path.exists(path)
     # ...and the next run in the sandbox does not see them either.
-    again = sandbox.run(["python3", "-c", "import os, sys; print([os.path.exists(p) for p in sys.argv[1:]])", *paths])
+    check = "import os, sys; print([os.path.exists(p) for p in sys.argv[1:]])"
+    again = sandbox.run(["python3", "-c", check, *paths])
     assert again.stdout.strip() == "[False, False]"
 
 
@@ -139,7 +141,8 @@ def test_memory_bomb_is_bounded(sandbox):
 
 
 def test_infinite_loop_is_killed_on_cpu_time(sandbox):
-    res = sandbox.run(["python3", "-c", "while True:\n    pass"], limits=Limits(cpu_seconds=1, wall_seconds=20))
+    res = sandbox.run(["python3", "-c", "while True:\n    pass"],
+                      limits=Limits(cpu_seconds=1, wall_seconds=20))
     assert res.timed_out and res.killed and res.exit_code is None
     assert res.duration < 15
 

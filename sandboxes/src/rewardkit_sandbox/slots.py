@@ -124,6 +124,13 @@ class Slot:
 def remove_tree(path: Path) -> None:
     """Delete a file or tree the untrusted code may have made unwritable (chmod 000 dirs)."""
     try:
+        os.rmdir(path)  # the common case: an empty work dir
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass
+    try:
         st = os.lstat(path)
     except FileNotFoundError:
         return

@@ -85,3 +85,16 @@ stages:
     assert out.returncode == 2, out.stderr[-2000:]
     assert "stages[0].args.max_step: GRPOConfig has no field 'max_step'" in out.stderr
     assert "did you mean 'max_steps'?" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_tiny_reward_model_twin(tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from rewardkit.testing import build_tiny_model
+
+    path = build_tiny_model(tmp_path / "rm", kind="classifier")
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path)
+    batch = tok(["a good answer", "a bad one, longer"], return_tensors="pt", padding=True)
+    logits = model(**batch).logits
+    assert tuple(logits.shape) == (2, 1) and model.config.pad_token_id == tok.pad_token_id

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 
 from rewardkit_sandbox import (Limits, RunRequest, Sandbox, SandboxError, available_backends, get_sandbox,
@@ -57,3 +61,29 @@ def test_closed_sandbox_refuses_runs_and_frees_its_uids():
     sb.close()  # idempotent
     with pytest.raises(SandboxError, match="closed"):
         sb.run(["true"])
+
+
+def test_a_dead_helper_is_restarted_transparently():
+    with get_sandbox("process", workers=1) as sb:
+        assert sb.run(["python3", "-c", "print(1)"]).stdout == "1\n"
+        helper = sb._servers[0].proc  # the slot's root helper process
+        helper.kill()
+        helper.wait()
+        res = sb.run(["python3", "-c", "print(2)"])
+        assert res.ok and res.stdout == "2\n"
+        assert sb._servers[0].proc.pid != helper.pid
+
+
+@pytest.mark.parametrize("sandbox", ["docker", "docker-exec"], indirect=True)
+def test_a_dead_container_is_replaced(sandbox):
+    sb = sandbox
+    slot = sb._all_slots[0]
+    old_pid = sb._init_pids[slot.index]
+    os.kill(old_pid, signal.SIGKILL)  # the container's init: the container stops
+    deadline = time.monotonic() + 10
+    while sb._containers[slot.index].reload() or sb._containers[slot.index].status == "running":
+        assert time.monotonic() < deadline, "the container did not stop"
+        time.sleep(0.05)
+    results = sb.run_many([RunRequest(command=["python3", "-c", "print(3)"]) for _ in range(4)])
+    assert all(r.ok and r.stdout == "3\n" for r in results), [r.error for r in results]
+    assert sb._init_pids[slot.index] != old_pid

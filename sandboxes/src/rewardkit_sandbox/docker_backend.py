@@ -178,7 +178,12 @@ class DockerSandbox(LauncherSandbox):
         if server is None or not server.alive():
             if server is not None:
                 server.close()
-            server = self._servers[slot.index] = self._new_server(slot)
+            try:
+                server = self._servers[slot.index] = self._new_server(slot)
+            except SandboxError:
+                raise
+            except Exception as exc:  # docker API errors: fail this run, retry on the next
+                raise SandboxError(f"could not start the sandbox helper in its container: {exc}") from exc
         return server
 
     def _kill_run(self, slot: Slot, pid: int) -> None:
@@ -207,9 +212,7 @@ class DockerSandbox(LauncherSandbox):
 
     def _root(self, slot: Slot) -> Path:
         pid = self._init_pids[slot.index]
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:  # the container died (OOM kill of its init...): replace it
+        if not _alive(pid):  # the container died (OOM kill of its init...): replace it
             server = self._servers.pop(slot.index, None)
             if server is not None:
                 server.close()
@@ -278,6 +281,16 @@ class DockerSandbox(LauncherSandbox):
         status = (code & 0xFF) << 8  # a wait status; signal deaths come back as 128+N
         return make_result(status, None, out, err, timed_out, truncated, limits, time.monotonic() - started,
                            self.name, signal_from_code=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped by containerd, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _limited(command: Any, limits: Limits) -> list[str]:

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from rewardkit_sandbox import Limits
+from rewardkit_sandbox import Limits, RunRequest
 
 
 def _uid_processes(uid: int, needle: str) -> list[int]:
@@ -218,3 +218,12 @@ def test_sysv_ipc_objects_do_not_outlive_the_run(sandbox):
     after = sandbox.run(["sh", "-c", "ipcs -m | grep -c 0x; true"])
     assert after.stdout.strip() == "0", after.stdout  # removed before the next run
     assert _host_shm_ids() == host_before  # and never in the host's IPC namespace
+
+
+def test_killing_everything_it_can_does_not_break_the_sandbox(sandbox):
+    # kill(-1) as the run's uid: in the warm bubblewrap that includes the slot's helper, in docker's
+    # exec mode the wrapping shell (either way only this run fails); elsewhere the helper is root.
+    res = sandbox.run(["sh", "-c", "kill -9 -1; echo still-here"])
+    assert res.backend == sandbox.name and not res.timed_out
+    after = sandbox.run_many([RunRequest(command=["python3", "-c", "print('fine')"]) for _ in range(4)])
+    assert [r.stdout for r in after] == ["fine\n"] * 4, [r.error for r in after]

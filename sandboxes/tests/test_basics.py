@@ -57,12 +57,12 @@ def test_missing_command_is_a_program_failure(sandbox):
 
 
 def test_run_many_keeps_order_and_uses_both_workers(sandbox):
-    code = "import sys, time\nprint(time.time())\ntime.sleep(0.6)\nprint(time.time())\nprint(sys.argv[1])"
+    code = "import sys, time\nprint(time.time())\ntime.sleep(1.0)\nprint(time.time())\nprint(sys.argv[1])"
     reqs = [RunRequest(command=["python3", "-c", code, str(i)]) for i in range(4)]
     results = sandbox.run_many(reqs)
     assert [r.stdout.split()[-1] for r in results] == ["0", "1", "2", "3"]
     spans = [tuple(map(float, r.stdout.split()[:2])) for r in results]
-    # With two workers the first two runs overlap in time (each sleeps 0.6 s).
+    # With two workers the first two runs overlap in time (each sleeps 1 s, ample for a slow start under load).
     assert max(spans[0][0], spans[1][0]) < min(spans[0][1], spans[1][1])
 
 

@@ -62,7 +62,7 @@ def test_run_many_keeps_order_and_uses_both_workers(sandbox):
     results = sandbox.run_many(reqs)
     assert [r.stdout.split()[-1] for r in results] == ["0", "1", "2", "3"]
     spans = [tuple(map(float, r.stdout.split()[:2])) for r in results]
-    # With two workers the first two runs overlap in time (each sleeps 1 s, ample for a slow start under load).
+    # With two workers the first two runs overlap in time (each sleeps 1 s: ample for a slow start).
     assert max(spans[0][0], spans[1][0]) < min(spans[0][1], spans[1][1])
 
 

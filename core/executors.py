@@ -212,16 +212,30 @@ class _SupervisedPool(Executor):
 
 # -- threads ---------------------------------------------------------------------------------------
 class _ThreadWorker(_Worker):
+    """A thread that runs chunks; it records each call's start and result itself and signals the
+    supervisor once per chunk, so a chunk costs one hand-off each way, not one per call."""
+
     _ids = itertools.count()
 
-    def __init__(self, results: "queue.Queue[tuple[_ThreadWorker, int, Outcome]]") -> None:
+    def __init__(self, signals: "queue.Queue[_ThreadWorker]") -> None:
+        self._current_start = 0.0
         super().__init__()
+        self.done: collections.deque[tuple[int, Outcome]] = collections.deque()
         self._inbox: queue.Queue[tuple[list[int], list[Call]] | None] = queue.Queue()
-        self._results = results
+        self._signals = signals
         self._thread = threading.Thread(
             target=self._loop, name=f"rewardkit-worker-{next(self._ids)}", daemon=True
         )
         self._thread.start()
+
+    @property  # type: ignore[override]
+    def started(self) -> float:
+        """When the running call started, as this thread recorded it."""
+        return self._current_start
+
+    @started.setter
+    def started(self, value: float) -> None:
+        pass  # the thread keeps its own, exact start times
 
     def _loop(self) -> None:
         while True:
@@ -229,9 +243,12 @@ class _ThreadWorker(_Worker):
             if item is None:
                 return
             for index, call in zip(*item):
-                self._results.put((self, index, _invoke(call)))
+                self._current_start = time.monotonic()
+                self.done.append((index, _invoke(call)))
+            self._signals.put(self)
 
     def start(self, indices: list[int], calls: list[Call]) -> None:
+        self._current_start = time.monotonic()
         self._inbox.put((indices, calls))
 
     def discard(self) -> None:
@@ -248,12 +265,12 @@ class ThreadExecutor(_SupervisedPool):
 
     def __init__(self, workers: int | None = None) -> None:
         super().__init__(workers)
-        self._results: queue.Queue[tuple[_ThreadWorker, int, Outcome]] = queue.Queue()
+        self._signals: queue.Queue[_ThreadWorker] = queue.Queue()
         self._abandoned: list[_ThreadWorker] = []
         self._warned = False
 
     def _new_worker(self) -> _Worker:
-        return _ThreadWorker(self._results)
+        return _ThreadWorker(self._signals)
 
     @property
     def abandoned_running(self) -> int:
@@ -275,14 +292,19 @@ class ThreadExecutor(_SupervisedPool):
             )
 
     def _collect(self, busy: list[_Worker], wait: float) -> list[tuple[_Worker, int, Outcome]]:
-        done = []
         try:
-            done.append(self._results.get(timeout=wait))
+            self._signals.get(timeout=wait)
             while True:
-                done.append(self._results.get_nowait())
+                self._signals.get_nowait()
         except queue.Empty:
             pass
-        return done  # type: ignore[return-value]
+        done: list[tuple[_Worker, int, Outcome]] = []
+        for worker in busy:
+            results = worker.done  # type: ignore[attr-defined]
+            while results:
+                index, outcome = results.popleft()
+                done.append((worker, index, outcome))
+        return done
 
 
 # -- processes -------------------------------------------------------------------------------------

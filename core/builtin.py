@@ -33,7 +33,16 @@ def _compile(pattern: str, flags: int) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
-@reward("regex_match")
+def _check_pattern(*, pattern: str = "", **_: Any) -> None:
+    if not pattern:
+        raise RewardParamsError("regex_match needs params.pattern, e.g. pattern: '^<think>'")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise RewardParamsError(f"params.pattern {pattern!r} is not a valid regular expression: {exc}") from None
+
+
+@reward("regex_match", validate=_check_pattern)
 def regex_match(sample: Sample, *, pattern: str = "", full: bool = False, ignore_case: bool = False) -> float:
     """1.0 when the completion matches ``pattern`` (``full``: the whole completion), else 0.0."""
     if not pattern:
@@ -55,7 +64,20 @@ def load_callable(path: str) -> Callable[..., Any]:
     return obj
 
 
-@reward("python")
+def _check_function(*, function: str = "", **_: Any) -> None:
+    if not function:
+        raise RewardParamsError("the python reward needs params.function: 'package.module:function'")
+    try:
+        load_callable(function)
+    except RewardParamsError:
+        raise
+    except (ImportError, AttributeError) as exc:
+        raise RewardParamsError(
+            f"params.function {function!r} cannot be imported ({type(exc).__name__}: {exc}); put its module "
+            "on PYTHONPATH or in the working directory") from None
+
+
+@reward("python", validate=_check_function)
 def python_function(sample: Sample, *, function: str = "", **kwargs: Any) -> Any:
     """Call your own function ``fn(sample, **params)`` by import path: no packaging needed."""
     if not function:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -169,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .reward import RewardParamsError
 
     args = build_parser().parse_args(argv)
+    # Like `python -m`: modules in the working directory (a `python` reward's function) import.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         return int(args.func(args) or 0)
     except (RecipeError, UsageError, UnknownNameError, EngineConfigError, PluginConflictError,

@@ -109,3 +109,10 @@ def test_bundled_recipes_validate(cli):
     for recipe in recipes:
         out = cli("validate", str(recipe))
         assert out.returncode == 0, f"{recipe.name}: {out.stderr}"
+
+
+def test_builtin_params_are_checked_at_validation(tmp_path):
+    message, _, _ = _problems(tmp_path, "name: bad\nrewards:\n  - name: regex_match\n    params: {pattern: '(unclosed'}\n")
+    assert "rewards[0].params" in message and "not a valid regular expression" in message
+    message, _, _ = _problems(tmp_path, "name: bad\nrewards:\n  - name: python\n    params: {function: 'no_such_module_xyz:fn'}\n")
+    assert "cannot be imported" in message and "PYTHONPATH" in message

@@ -113,3 +113,26 @@ def test_resume_refuses_a_different_input(tmp_path):
     assert again.returncode == 2 and "--overwrite" in again.stderr
     fresh = subprocess.run(command(rp, inp, out, "--quiet", "--overwrite"), env=env(), capture_output=True, text=True)
     assert fresh.returncode == 0 and len(out.read_text().splitlines()) == 2
+
+
+def test_groups_stay_together_across_batches(tmp_path):
+    """A group reward sees its whole group even when the batch size cuts through it."""
+    import io
+
+    sys.path.insert(0, str(TESTS))
+    import _engine_rewards as er
+
+    from rewardkit import RewardKit, RewardSpec, ScoringEngine
+    from rewardkit.batch import score_file
+
+    rows = [{"prompt": f"q{g}", "completion": "x" * (k + 1), "group": g} for g in range(3) for k in range(5)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kit = RewardKit([er.Plugin()], entry_points=False)
+    with ScoringEngine([RewardSpec("t.length", id="len"), RewardSpec("t.group_rank", params={"base": "len"})], kit=kit) as engine:
+        report = score_file(engine, inp, out, batch_size=2, progress=False, log=io.StringIO())
+    assert report.rows == 15
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    # centred within each 5-row group: lengths 1..5 -> -2..2, which needs the whole group in one call
+    assert [r["rewards"]["t.group_rank"] for r in results] == [-2.0, -1.0, 0.0, 1.0, 2.0] * 3
+    assert all(r["reward_details"]["t.group_rank"] == {"group_size": 5} for r in results)

@@ -32,6 +32,7 @@ class InputRow:
     line: int  # 1-based line number in the input file
     row: dict[str, Any] | None
     problem: str | None = None  # why the line is not a usable row
+    sample: Sample | None = None  # the row as a Sample, for usable rows
 
 
 @dataclass
@@ -39,7 +40,6 @@ class ScoreReport:
     rows: int = 0
     resumed_from: int = 0
     bad_rows: list[tuple[int, str]] = field(default_factory=list)
-    reward_errors: int = 0
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -62,7 +62,7 @@ def read_rows(path: Path, *, default_domain: str | None = None) -> Iterator[Inpu
                 continue
             if default_domain is not None and row.get("domain") is None:
                 row["domain"] = default_domain
-            yield InputRow(number, row)
+            yield InputRow(number, row, sample=Sample.from_row(row))
 
 
 def count_rows(path: Path) -> int:
@@ -168,7 +168,7 @@ def score_file(
             if item.problem is not None:
                 report.bad_rows.append((item.line, item.problem))
                 print(f"warning: {input_path}: {item.problem}; it is kept in the output with the error", file=log)
-            group = Sample.from_row(item.row).group_key if item.row is not None and item.problem is None else None
+            group = item.sample.group_key if item.sample is not None else None
             # Keep a group's rows in one batch so group-aware rewards see the whole group.
             if len(pending) >= batch_size and group != last_group:
                 _flush(engine, pending, out, report, bar)
@@ -184,15 +184,14 @@ def score_file(
 
 
 def _flush(engine: ScoringEngine, items: list[InputRow], out: TextIO, report: ScoreReport, bar: Any) -> None:
-    good = [it for it in items if it.problem is None]
-    results = iter(engine.score([Sample.from_row(it.row) for it in good])) if good else iter(())
+    good = [it.sample for it in items if it.sample is not None]
+    results = iter(engine.score(good)) if good else iter(())
     lines = []
     for item in items:
-        if item.problem is not None:
+        if item.sample is None:
             row = _bad_row(item)
         else:
             result = next(results)
-            report.reward_errors += len(result.errors)
             row = _scored_row(item.row, result)
         lines.append(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     out.write("".join(lines))

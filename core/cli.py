@@ -57,21 +57,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_for(recipe: Any, args: argparse.Namespace) -> Any:
-    from .engine import ScoringEngine
-
-    sc = recipe.scoring
-    return ScoringEngine(
-        recipe.reward_specs(),
-        executor=args.executor or sc.executor,
-        workers=args.workers or sc.workers,
-        deadline=args.deadline or sc.deadline,
-        cache_size=sc.cache_size,
-        batch_size=sc.batch_size,
-        memory_limit_mb=sc.memory_limit_mb,
-    )
-
-
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import ResumeMismatchError, score_file
     from .recipe import Recipe, RewardConfig
@@ -92,12 +77,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
     input_path = Path(args.input)
     if not input_path.is_file():
         raise UsageError(f"--input {args.input}: no such file")
-    identity = [r.model_dump() for r in recipe.rewards]
-    with _engine_for(recipe, args) as engine:
+    with recipe.build_engine(executor=args.executor, workers=args.workers, deadline=args.deadline) as engine:
         try:
             report = score_file(
                 engine, input_path, Path(args.output), batch_size=args.batch_size,
-                resume=not args.overwrite, identity=identity,
+                resume=not args.overwrite, identity=recipe.scoring_identity(),
                 default_domain=recipe.data.domain if recipe.data else None, progress=not args.quiet,
             )
         except ResumeMismatchError as exc:

@@ -189,7 +189,7 @@ class ScoringEngine:
             reward = kit.registry.reward(spec.name)
             reward.check_params(spec.params)
             self._rewards[spec.key], self._specs[spec.key] = reward, spec
-        self._deps = {k: self._rewards[k].dependencies({**self._specs[k].params}) for k in self._specs}
+        self._deps = {k: self._rewards[k].dependencies(self._specs[k].params) for k in self._specs}
         self.order = self._topological_order()
         if isinstance(executor, Executor):
             self.executor = executor

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .engine import RewardSpec
+from .engine import RewardSpec, ScoringEngine
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plugins import RewardKit
@@ -122,6 +122,19 @@ class Recipe(_Strict):
 
     def reward_specs(self) -> list[RewardSpec]:
         return [r.spec() for r in self.rewards]
+
+    def build_engine(self, *, kit: "RewardKit | None" = None, executor: str | None = None,
+                     workers: int | None = None, deadline: float | None = None) -> ScoringEngine:
+        """A ScoringEngine for this recipe's rewards and ``scoring:`` section (arguments override it)."""
+        sc = self.scoring
+        return ScoringEngine(self.reward_specs(), kit=kit, executor=executor or sc.executor,
+                             workers=workers or sc.workers, deadline=deadline or sc.deadline,
+                             cache_size=sc.cache_size, batch_size=sc.batch_size,
+                             memory_limit_mb=sc.memory_limit_mb)
+
+    def scoring_identity(self) -> list[dict[str, Any]]:
+        """What a scored file depends on (its rewards): resuming with a different one is refused."""
+        return [r.model_dump() for r in self.rewards]
 
     def resolve_path(self, path: str) -> Path:
         """A recipe path, relative to the recipe file's folder."""

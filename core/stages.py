@@ -52,9 +52,10 @@ def run_recipe(recipe: Recipe, output_dir: str | None = None) -> list[dict[str, 
         raise RecipeError(file, [RecipeProblem(
             f"stages[{i}].type", f"stage type {s.type!r} is not available in rewardkit yet",
             f"available stage types: {', '.join(STAGE_RUNNERS)}") for i, s in missing])
-    out = Path(output_dir or recipe.output_dir or f"runs/{recipe.name}")
-    if recipe.source is not None and not out.is_absolute() and output_dir is None and recipe.output_dir:
-        out = recipe.resolve_path(recipe.output_dir)
+    if output_dir:
+        out = Path(output_dir)
+    else:  # the recipe's own output_dir is relative to the recipe file, like its data paths
+        out = recipe.resolve_path(recipe.output_dir) if recipe.output_dir else Path("runs", recipe.name)
     out.mkdir(parents=True, exist_ok=True)
     ctx = StageContext(recipe, out)
     results = []
@@ -76,16 +77,12 @@ def run_recipe(recipe: Recipe, output_dir: str | None = None) -> list[dict[str, 
 def run_score_stage(stage: StageConfig, recipe: Recipe, ctx: StageContext, stage_dir: Path) -> dict[str, Any]:
     """Score the stage's (or the recipe's) data, which must already hold completions."""
     from .batch import score_file
-    from .engine import ScoringEngine
 
     data = stage.data or recipe.data
     if data is None:
         raise RecipeError(str(recipe.source), [RecipeProblem("data", "the score stage needs data",
                                                              "add `data: {path: completions.jsonl}`")])
-    sc = recipe.scoring
-    with ScoringEngine(recipe.reward_specs(), kit=ctx.kit, executor=sc.executor, workers=sc.workers,
-                       deadline=sc.deadline, cache_size=sc.cache_size, batch_size=sc.batch_size,
-                       memory_limit_mb=sc.memory_limit_mb) as engine:
+    with recipe.build_engine(kit=ctx.kit) as engine:
         report = score_file(engine, recipe.resolve_path(data.path), stage_dir / "scores.jsonl",
-                            identity=[r.model_dump() for r in recipe.rewards], default_domain=data.domain)
+                            identity=recipe.scoring_identity(), default_domain=data.domain)
     return {"scores": str(stage_dir / "scores.jsonl"), "rows": report.rows, "stats": report.stats}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .reward import Reward
 from .types import Sample, Score
@@ -55,10 +55,6 @@ def score_one(reward: Reward, completion: Any = "", prompt: Any = "", params: Ma
     reward.check_params(params)
     sample = make_sample(completion, prompt, **columns)
     return reward.score([sample], params)[0]
-
-
-def values(scores: Iterable[Score]) -> list[float | None]:
-    return [s.value for s in scores]
 
 
 # -- tiny models -----------------------------------------------------------------------------------

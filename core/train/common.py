@@ -23,15 +23,14 @@ def cpu_defaults() -> dict[str, Any]:
 def build_config(config_cls: type, defaults: dict[str, Any], stage: StageConfig, recipe: Recipe) -> Any:
     """``config_cls(**defaults, **stage.args)``, with unknown fields reported like recipe errors."""
     fields = {f.name for f in dataclasses.fields(config_cls)}
+    index = next(i for i, s in enumerate(recipe.stages) if s is stage)
     problems = []
-    for i, s in enumerate(recipe.stages):
-        if s is stage:
-            for key in stage.args:
-                if key not in fields:
-                    hint = difflib.get_close_matches(key, fields, n=1)
-                    problems.append(RecipeProblem(
-                        f"stages[{i}].args.{key}", f"{config_cls.__name__} has no field {key!r}",
-                        f"did you mean {hint[0]!r}?" if hint else f"see the {config_cls.__name__} docs in TRL"))
+    for key in stage.args:
+        if key not in fields:
+            hint = difflib.get_close_matches(key, fields, n=1)
+            problems.append(RecipeProblem(
+                f"stages[{index}].args.{key}", f"{config_cls.__name__} has no field {key!r}",
+                f"did you mean {hint[0]!r}?" if hint else f"see the {config_cls.__name__} docs in TRL"))
     if problems:
         raise RecipeError(str(recipe.source or recipe.name), problems)
     return config_cls(**{**defaults, **stage.args})

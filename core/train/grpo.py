@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..engine import ScoringEngine
 from ..recipe import Recipe, StageConfig
 from .common import build_config, cpu_defaults, save_logs
 
@@ -21,20 +20,15 @@ def run_grpo_stage(stage: StageConfig, recipe: Recipe, ctx: Any, stage_dir: Path
     model = stage.model.name_or_path if stage.model else ctx.model
     if data is None or model is None:
         raise ValueError("the grpo stage needs `data:` and `model:` (in the stage or the recipe)")
-    sc = recipe.scoring
-    engine = ScoringEngine(recipe.reward_specs(), kit=ctx.kit, executor=sc.executor, workers=sc.workers,
-                           deadline=sc.deadline, cache_size=sc.cache_size, batch_size=sc.batch_size,
-                           memory_limit_mb=sc.memory_limit_mb)
-    defaults = {**cpu_defaults(), "output_dir": str(stage_dir), "seed": recipe.seed,
-                "reward_weights": engine.weights, "logging_steps": 1, "save_strategy": "no", "report_to": "none"}
-    config = build_config(GRPOConfig, defaults, stage, recipe)
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    trainer = GRPOTrainer(model=model, reward_funcs=engine.trl_reward_funcs(), args=config,
-                          train_dataset=load_dataset_for(data, recipe), processing_class=tokenizer)
-    try:
+    with recipe.build_engine(kit=ctx.kit) as engine:
+        defaults = {**cpu_defaults(), "output_dir": str(stage_dir), "seed": recipe.seed,
+                    "reward_weights": engine.weights, "logging_steps": 1, "save_strategy": "no",
+                    "report_to": "none"}
+        config = build_config(GRPOConfig, defaults, stage, recipe)
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        trainer = GRPOTrainer(model=model, reward_funcs=engine.trl_reward_funcs(), args=config,
+                              train_dataset=load_dataset_for(data, recipe), processing_class=tokenizer)
         trainer.train()
-    finally:
-        engine.close()
     out = stage_dir / "model"
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))

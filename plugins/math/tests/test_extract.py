@@ -55,7 +55,12 @@ def test_hashes_and_last_number():
 
 
 def test_resolve_orders_and_rejects_unknown_names():
-    assert extract.resolve("auto", "math") == ("boxed", "answer_tag", "answer_is", "last_number")
+    assert extract.resolve("auto", "math") == ("minerva", "boxed", "answer_tag", "answer_is", "math_verify",
+                                               "last_number")
+    assert "math_verify" not in extract.resolve("auto", "gsm8k")
+    with pytest.raises(RewardParamsError, match="math_verify"):
+        extract.resolve("math_verify", "gsm8k")  # math.accuracy only: it needs the worker
+    assert extract.extract("We get \\[ 5 \\]", ("boxed", "math_verify")) == ("We get \\[ 5 \\]", "math_verify")
     assert extract.resolve("answer_tag, boxed") == ("answer_tag", "boxed")
     text = "The answer is 3.\nOr rather \\boxed{4}"
     assert extract.extract(text, ("answer_is", "boxed")) == ("3", "answer_is")

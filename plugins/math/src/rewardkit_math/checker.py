@@ -46,6 +46,17 @@ class Verdict:
     timed_out: bool = False
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An answer to check that is not one expression: ``whole=True`` marks a whole completion for
+    math-verify's own extraction (in a worker, under the deadline), with ``fallback`` (an answer
+    string, e.g. the last number) checked instead when math-verify finds nothing in it."""
+
+    text: str
+    whole: bool = True
+    fallback: str | None = None
+
+
 # -- counters: unscorable golds, timeouts and guard rejections are counted, not hidden ------------
 _STATS: Counter[str] = Counter()
 _STATS_LOCK = threading.Lock()
@@ -108,6 +119,13 @@ def fast_verdict(gold: str, answer: str) -> Verdict | None:
         if not has_decimal or abs(g - a) > _FLOAT_GAP:
             return Verdict(False, "number")
     return None
+
+
+def _worker_answer(answer: str | Answer) -> tuple[str, bool, str | None]:
+    """(text, whole, fallback) as :func:`equivalence.check_group` takes them."""
+    if isinstance(answer, Answer):
+        return answer.text, answer.whole, answer.fallback and _for_sympy(answer.fallback)
+    return _for_sympy(answer), False, None
 
 
 def _for_sympy(text: str) -> str:
@@ -191,20 +209,23 @@ class CheckerConfig:
     fast_path: bool = True
 
 
-def check_pairs(pairs: Sequence[tuple[str, str]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
-    """Verdicts for (gold, answer) pairs, in order. Never raises for bad input. Each distinct sympy
-    check is cut off after ``config.timeout`` seconds inside its worker; a worker stuck in C code is
-    killed ``_BACKSTOP_GRACE`` seconds later."""
+def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
+    """Verdicts for (gold, answer) pairs, in order; an answer is a string (one expression) or an
+    :class:`Answer` (a whole completion for math-verify to read). Never raises for bad input. Each
+    distinct sympy check is cut off after ``config.timeout`` seconds inside its worker; a worker stuck
+    in C code is killed ``_BACKSTOP_GRACE`` seconds later."""
     if config.timeout <= 0:
         raise RewardParamsError(f"timeout must be a positive number of seconds, not {config.timeout!r}")
-    unique: dict[tuple[str, str], Verdict | None] = dict.fromkeys(pairs)
-    slow: list[tuple[str, str]] = []
+    unique: dict[tuple[str, str | Answer], Verdict | None] = dict.fromkeys(pairs)
+    slow: list[tuple[str, str | Answer]] = []
     for gold, answer in unique:
-        verdict = fast_verdict(gold, answer) if config.fast_path else None
-        if verdict is None:
-            why = guards.unsafe_reason(answer, max_chars=config.max_answer_chars)
-            if why is not None:
-                verdict = Verdict(False, "guard", {"rejected": why})
+        verdict = None
+        if isinstance(answer, str):  # a whole completion has no fast path: math-verify must read it first
+            verdict = fast_verdict(gold, answer) if config.fast_path else None
+            if verdict is None:
+                why = guards.unsafe_reason(answer, max_chars=config.max_answer_chars)
+                if why is not None:
+                    verdict = Verdict(False, "guard", {"rejected": why})
         if verdict is None:
             slow.append((gold, answer))
         else:
@@ -225,9 +246,10 @@ _BACKSTOP_GRACE = 2.0
 
 def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
     kind = resolve_executor(config.executor)
-    args = [(_for_sympy(g), _for_sympy(a)) for g, a in slow]
+    args = [(_for_sympy(g), _worker_answer(a)) for g, a in slow]
     if kind == "inline":
-        raw = [equivalence.check_with_alarm(g, a, config.timeout, config.fast_path) for g, a in args]
+        raw = [equivalence.check_with_alarm(g, text, config.timeout, config.fast_path, whole, fallback)
+               for g, (text, whole, fallback) in args]
     else:
         raw = _run_pool(kind, args, config)
     verdicts = []
@@ -238,12 +260,14 @@ def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdic
             verdicts.append(Verdict(None, "error", error=error or "no result"))
         elif value["equal"] is None:
             verdicts.append(Verdict(None, "unscorable-gold", value))
+        elif value.get("by") == "guard":
+            verdicts.append(Verdict(False, "guard", value))
         else:
             verdicts.append(Verdict(value["equal"], "sympy", value))
     return verdicts
 
 
-def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> list[equivalence.Result]:
+def _run_pool(kind: str, args: list[tuple[str, tuple[str, bool, str | None]]], config: CheckerConfig) -> list[equivalence.Result]:
     """One call per gold (parsed once, each answer under its own in-worker deadline); a call the
     parent had to kill (a hang in C code) is retried pair by pair under the plain deadline."""
     workers = config.workers or default_workers()
@@ -273,7 +297,8 @@ def _run_pool(kind: str, args: list[tuple[str, str]], config: CheckerConfig) -> 
         else:
             retry.extend(m)
     if retry:
-        single = [(equivalence.check, (*args[i], config.fast_path), {}) for i in retry]
+        single = [(equivalence.check, (args[i][0], args[i][1][0], config.fast_path, *args[i][1][1:]), {})
+                  for i in retry]
         for i, outcome in zip(retry, pool.run_calls(single, timeout=config.timeout)):
             raw[i] = (outcome.value, outcome.error, outcome.timed_out)
     return raw  # type: ignore[return-value]

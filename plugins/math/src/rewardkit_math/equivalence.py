@@ -19,6 +19,8 @@ import time
 from functools import lru_cache
 from typing import Any
 
+from . import guards
+
 # math-verify logs a warning on every call made with its timeouts disabled; we do that on purpose.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
@@ -92,12 +94,27 @@ def clearly_different(gold: Any, answer: Any) -> bool:
     return abs(g - a) > _DISTINCT * max(1.0, abs(g), abs(a))
 
 
-def check(gold: str, answer: str, fast: bool = True) -> dict[str, Any]:
+#: The end of a completion that math-verify's own extraction reads (its regexes are slow on megabytes).
+WHOLE_TEXT_CHARS = 50_000
+
+
+def parse_completion(text: str) -> tuple[Any, ...]:
+    """math-verify's own reading of a whole completion, library defaults (its priorities: the
+    "final answer is" sentence, boxes, "answer" cues, then the last LaTeX span or plain expression)."""
+    from math_verify import parse
+
+    return tuple(parse(text[-WHOLE_TEXT_CHARS:], parsing_timeout=None))
+
+
+def check(gold: str, answer: str, fast: bool = True, whole: bool = False,
+          fallback: str | None = None) -> dict[str, Any]:
     """Compare one answer with one gold answer. Returns a JSON-able verdict.
 
     ``{"equal": bool | None, "gold_parsed": str, "answer_parsed": str}``; ``equal`` is None when the
     gold cannot be parsed (the sample is not scorable), False when the answer cannot. ``fast``
     allows :func:`clearly_different` to skip math-verify's simplification of two distinct constants.
+    ``whole``: ``answer`` is a whole completion, read by math-verify's own extraction (then
+    ``fallback``, the extractors' next pick, when it finds nothing); the verdict adds ``extracted``.
     """
     from math_verify import verify
 
@@ -106,8 +123,22 @@ def check(gold: str, answer: str, fast: bool = True) -> dict[str, Any]:
         # Only the raw string came back: math-verify could not read it, and a string-only comparison
         # would grade every answer 0 against a broken gold. Not scorable instead.
         return {"equal": None, "gold_parsed": None, "answer_parsed": None}
-    answer_parsed = parse_expression(answer)
-    out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None}
+    extra: dict[str, Any] = {}
+    if whole:
+        answer_parsed = parse_completion(answer)
+        if answer_parsed:
+            extracted = answer_parsed[-1] if isinstance(answer_parsed[-1], str) else str(answer_parsed[0])
+            extra = {"extracted": extracted}
+        elif fallback:
+            answer_parsed, extra = parse_expression(fallback), {"extracted": fallback, "fallback": True}
+        why = guards.unsafe_reason(extra["extracted"]) if extra else None
+        if why is not None:  # same pre-check as for the extractors' answers
+            return {"equal": False, "by": "guard", "rejected": why, "gold_parsed": str(gold_parsed[0]),
+                    "answer_parsed": None, **extra}
+    else:
+        answer_parsed = parse_expression(answer)
+    out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None,
+           **extra}
     if not answer_parsed:
         return {"equal": False, **out}
     if fast and gold_parsed[-1] != answer_parsed[-1] and clearly_different(gold_parsed[0], answer_parsed[0]):
@@ -132,7 +163,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 Result = tuple["dict[str, Any] | None", "str | None", bool]
 
 
-def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) -> Result:
+def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True, whole: bool = False,
+                     fallback: str | None = None) -> Result:
     """:func:`check` under a SIGALRM deadline when on a main thread (a worker process, or the caller's
     main thread); elsewhere without one. Never raises."""
     global _armed
@@ -146,7 +178,7 @@ def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) 
             _armed = True
             # Re-fire every 50 ms past the deadline in case one alarm lands in code that eats it.
             signal.setitimer(signal.ITIMER_REAL, timeout, 0.05)
-        return check(gold, answer, fast), None, False
+        return check(gold, answer, fast, whole, fallback), None, False
     except Alarm:
         return None, f"TimeoutError: check exceeded its {timeout:g}s deadline", True
     except Exception as exc:  # noqa: BLE001 - sympy raises anything on odd input
@@ -160,11 +192,12 @@ def check_with_alarm(gold: str, answer: str, timeout: float, fast: bool = True) 
                 signal.setitimer(signal.ITIMER_REAL, max(0.001, pending[0] - (time.monotonic() - start)), pending[1])
 
 
-def check_group(gold: str, answers: list[str], timeout: float, fast: bool = True) -> list[Result]:
-    """All distinct answers to one gold in one call: the gold is parsed exactly once, and each answer
-    gets its own ``timeout`` (SIGALRM: worker processes run calls on their main thread). The parent
-    still kills the whole call if it overruns a backstop deadline (a hang inside C code)."""
-    return [check_with_alarm(gold, answer, timeout, fast) for answer in answers]
+def check_group(gold: str, answers: list[tuple[str, bool, "str | None"]], timeout: float,
+                fast: bool = True) -> list[Result]:
+    """All distinct ``(answer, whole, fallback)`` to one gold in one call: the gold is parsed exactly
+    once, and each answer gets its own ``timeout`` (SIGALRM: worker processes run calls on their main
+    thread). The parent still kills the whole call if it overruns a backstop deadline (C code hangs)."""
+    return [check_with_alarm(gold, answer, timeout, fast, whole, fallback) for answer, whole, fallback in answers]
 
 
 def _address_space_mb() -> float | None:
@@ -198,6 +231,7 @@ def warm_up() -> None:
     """Import math-verify, sympy and the LaTeX parser now, so no call pays for it under its deadline."""
     for gold, answer in _WARM_UP:
         check(gold, answer)
+    check("5", "We get \\[ x = 5 \\]", whole=True)
 
 
 # One of each kind of comparison, so the lazy imports and caches of sympy are filled before a worker

@@ -1,5 +1,11 @@
 """Find the final answer in a completion: ``\\boxed{}``, ``<answer>`` tags, "The answer is", ``####``, last number.
 
+``math.accuracy`` tries them in math-verify's order of trust (the Minerva "final answer is ... I hope it
+is correct" sentence, then boxes, then answer cues); a completion with none of them is read by
+math-verify's own extraction (in the worker, see :mod:`rewardkit_math.equivalence`) before the last
+number is tried. Where a cheap extractor and math-verify would read the same text differently, the
+extractor follows math-verify (a run of adjacent boxes is one list, as math-verify reads it).
+
 Every extractor is a plain ``fn(text) -> str | None`` that runs in time linear in the text (no
 backtracking regexes over the whole completion), so a 1 MB completion or 10,000 nested braces cost
 milliseconds. They are registered as parsers (``math.boxed`` ...) for other plugins to reuse.
@@ -19,10 +25,11 @@ _BOXED = re.compile(r"\\(?:boxed|fbox)\b")
 _MAX_BOXED_TRIES = 8
 
 
-def _balanced_group(text: str, start: int) -> int | None:
-    """Index just past the ``}`` matching the ``{`` at ``start``, or None when it never closes."""
+def _balanced_group(text: str, start: int, stop: int | None = None) -> int | None:
+    """Index just past the ``}`` matching the ``{`` at ``start``, or None when it does not close
+    before ``stop`` (default: the end of the text)."""
     depth = 0
-    i, n = start, len(text)
+    i, n = start, len(text) if stop is None else min(stop, len(text))
     while i < n:
         c = text[i]
         if c == "\\":  # \{ and \} are literal braces, not grouping
@@ -38,16 +45,24 @@ def _balanced_group(text: str, start: int) -> int | None:
     return None
 
 
-def _boxed_at(text: str, match: re.Match[str]) -> str | None:
+def _boxed_span(text: str, match: re.Match[str], stop: int | None = None) -> tuple[str, int] | None:
+    """(content, index just past the box) of the box at ``match``, or None when it does not close."""
     i = match.end()
     while i < len(text) and text[i] == " ":
         i += 1
     if i < len(text) and text[i] == "{":
-        end = _balanced_group(text, i)
-        return None if end is None else text[i + 1 : end - 1]
+        end = _balanced_group(text, i, stop)
+        return None if end is None else (text[i + 1 : end - 1], end)
     # "\boxed 5" (no braces): the next token
     token = re.match(r"[^\s$]+", text[i : i + 200])
-    return token.group(0) if token and match.end() < i else None
+    if not token or match.end() == i or (stop is not None and i + token.end() > stop):
+        return None
+    return token.group(0), i + token.end()
+
+
+def _boxed_at(text: str, match: re.Match[str]) -> str | None:
+    span = _boxed_span(text, match)
+    return None if span is None else span[0]
 
 
 def boxed(text: str) -> str | None:
@@ -64,6 +79,54 @@ def boxed(text: str) -> str | None:
     return None
 
 
+# math-verify (latex2sympy2_extended's box reading) takes boxes that follow each other closely as one
+# answer: "\boxed{1}, \boxed{2}" is the list 1, 2. Same thresholds here, so a list written box by box
+# matches a listed gold, and a row of candidate boxes is a list, not a free choice of its last one.
+_RUN_NEAR = 10  # closer boxes always belong together
+_RUN_SEPARATED = 70  # up to this far apart when separated by "and", "or", "," or ";"
+_RUN_SEPARATOR = re.compile(r"\b(?:and|or)\b|[,;]")
+
+
+def final_boxes(text: str) -> str | None:
+    """The last box, or the run of boxes that ends with it joined as a list (``"1, 2, 3"``).
+
+    Boxes closer than 10 characters, or different ones up to 70 characters apart with "and", "or",
+    "," or ";" between them, form one answer (math-verify reads them so). Linear time: a box that
+    encloses the next (``\\boxed{\\boxed{5}}``) or never closes is skipped, at most 8 in a row.
+    """
+    matches = list(_BOXED.finditer(text))
+    run: list[tuple[str, int]] = []  # (content, start of its \boxed), last box first
+    i = len(matches) - 1
+    while i >= 0 and len(matches) - i <= _MAX_BOXED_TRIES:
+        span = _boxed_span(text, matches[i])
+        i -= 1
+        if span is not None:
+            run.append((span[0].strip(), matches[i + 1].start()))
+            break
+    if not run:
+        return None
+    misses = 0
+    while i >= 0 and misses < _MAX_BOXED_TRIES:
+        match, start = matches[i], run[-1][1]
+        i -= 1
+        span = _boxed_span(text, match, stop=start)  # must close before the box after it starts
+        if span is None:
+            misses += 1
+            continue
+        content, gap = span[0].strip(), text[span[1] : start]
+        if len(gap) < _RUN_NEAR or (content != run[-1][0] and len(gap) < _RUN_SEPARATED
+                                    and _RUN_SEPARATOR.search(gap)):
+            run.append((content, match.start()))
+            misses = 0
+        else:
+            break
+    contents: list[str] = []
+    for content, _ in reversed(run):
+        if content and (not contents or contents[-1] != content):  # "\boxed{5} \boxed{5}" is one 5
+            contents.append(content)
+    return ", ".join(contents) or None
+
+
 def answer_tag(text: str) -> str | None:
     """Content of the last ``<answer>...</answer>`` (R1 format); a box inside it wins."""
     # rfind, not a regex: "<answer>" repeated without a closing tag makes a lazy regex quadratic.
@@ -72,31 +135,70 @@ def answer_tag(text: str) -> str | None:
     start = low.rfind("<answer>", 0, end) if end >= 0 else -1
     if start < 0:
         return None
-    content = text[start + len("<answer>") : end].strip()
-    inner = boxed(content)
-    return strip_math_delimiters(inner if inner is not None else content) or None
+    return _answer_text(text[start + len("<answer>") : end])
 
 
 # "The answer is 5", "Final Answer: $x=2$", "the final answer is: \(3\pi\)"; the answer runs to the end of
 # the line. Bounded quantifiers keep this linear.
-_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is\b|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})", re.IGNORECASE)
+_HOPE = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+_TRAILING = re.compile(r"[.\s]+$")
+# Anything that can be part of a math answer; prose has none of these.
+_MATHY = re.compile(r"[\d$\\=^_{}()\[\]<>+\-*/|]")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _answer_text(content: str) -> str | None:
+    """The answer in what follows a cue: a box inside wins, then one ``$...$`` unwrapped; several
+    math spans (``$1$ and $2$``) are kept whole for math-verify, which reads them as a list."""
+    content = content.strip().strip("*").strip()  # markdown bold: "**Final answer:** $5$"
+    inner = final_boxes(content)
+    if inner is not None:
+        return inner
+    content = _TRAILING.sub("", strip_math_delimiters(content))
+    return content or None
 
 
 def answer_is(text: str) -> str | None:
-    """What follows the last "answer is" / "Answer:" on its line, minus math delimiters and a final period."""
+    """What follows the last "answer is" / "Answer:" on its line, minus math delimiters, markdown and
+    a final period. "Final Answer: The final answer is $5$. I hope it is correct." gives ``5``; a
+    phrase with no math in it ("the answer is an even number of steps") is no answer."""
     last = None
     for last in _ANSWER_IS.finditer(text):
         pass
     if last is None:
         return None
-    content = last.group(1).strip()
-    inner = boxed(content)
-    if inner is not None:
-        return inner
-    content = strip_math_delimiters(content)
-    # "The answer is 5 apples." -> keep the sentence; a trailing period is never part of an answer
-    content = re.sub(r"[.\s]+$", "", content)
-    return content or None
+    content = last.group(1)
+    while True:  # the innermost cue on the line: "Final Answer: The final answer is $X$"
+        inner = None
+        for inner in _ANSWER_IS.finditer(content):
+            pass
+        if inner is None:
+            break
+        content = inner.group(1)
+    content = _HOPE.sub("", content)
+    if not _MATHY.search(content) and len(_WORD.findall(content)) >= 3:
+        return None
+    return _answer_text(content)
+
+
+# Minerva / Tulu 3 MATH format: "Final Answer: The final answer is $X$. I hope it is correct."
+_FINAL_IS = "final answer is"
+_HOPE_TEXT = "i hope it is correct"
+
+
+def minerva(text: str) -> str | None:
+    """The answer in the last "final answer is X. I hope it is correct." (math-verify trusts this
+    sentence above everything else, boxes included)."""
+    low = text.lower()
+    hope = low.rfind(_HOPE_TEXT)
+    if hope < 0:
+        return None
+    cue = low.rfind(_FINAL_IS, max(0, hope - 600), hope)
+    if cue < 0:
+        return None
+    content = text[cue + len(_FINAL_IS) : hope].strip()
+    return _answer_text(content[1:] if content.startswith(":") else content)
 
 
 _HASHES = re.compile(r"####\s{0,5}([^\n]{1,200})")
@@ -124,48 +226,72 @@ def last_number(text: str) -> str | None:
     return last.group(0) if last else None
 
 
+_LEADING_SPAN = re.compile(r"\$((?:\\\$|[^$])+)\$")
+
+
 def strip_math_delimiters(s: str) -> str:
+    """``$x$``, ``$$x$$``, ``\\(x\\)``, ``\\[x\\]`` -> ``x``; ``$5$ dollars`` -> ``5``. Text with several
+    math spans (``$1$ and $2$``) is returned as it is, for math-verify to read as a list."""
     s = s.strip()
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if s.startswith(left) and s.endswith(right) and len(s) >= len(left) + len(right):
-            return s[len(left) : len(s) - len(right)].strip()
-    if s.count("$") == 2 and s.startswith("$"):  # "$5$ dollars"
-        return s[1 : s.index("$", 1)].strip()
+            inner = s[len(left) : len(s) - len(right)]
+            body = inner.replace("\\$", "")  # an escaped dollar is a currency sign
+            if left not in body and right not in body:
+                return inner.strip()
+    if s.startswith("$") and s.replace("\\$", "").count("$") == 2:  # "$5$ dollars"
+        m = _LEADING_SPAN.match(s)
+        if m:
+            return m.group(1).strip()
     return s
 
 
 EXTRACTORS: dict[str, Extractor] = {
-    "boxed": boxed,
+    "minerva": minerva,
+    "boxed": final_boxes,
     "answer_tag": answer_tag,
     "answer_is": answer_is,
     "hashes": hashes,
     "last_number": last_number,
 }
 
+#: Not a function of the text here: ``math.accuracy`` hands the whole completion to math-verify's own
+#: extraction (its priorities: answer cues, then the last LaTeX span or plain expression) in a worker,
+#: where sympy parsing runs under the deadline. Extractors listed after it are its fallback.
+MATH_VERIFY = "math_verify"
+
 #: ``extract: auto`` for each reward: tried in order, the first that finds something wins.
 AUTO = {
-    "math": ("boxed", "answer_tag", "answer_is", "last_number"),
+    "math": ("minerva", "boxed", "answer_tag", "answer_is", MATH_VERIFY, "last_number"),
     "gsm8k": ("hashes", "boxed", "answer_tag", "answer_is", "last_number"),
 }
 
 
 def resolve(extract: str | list[str] | tuple[str, ...], kind: str = "math") -> tuple[str, ...]:
-    """Turn the ``extract`` param ("auto", "boxed", "boxed,answer_is" or a list) into extractor names."""
+    """Turn the ``extract`` param ("auto", "boxed", "boxed,answer_is" or a list) into extractor names.
+    ``math_verify`` is only known to ``kind="math"`` (``math.accuracy``)."""
     if isinstance(extract, str):
         names = AUTO[kind] if extract.strip() == "auto" else tuple(p.strip() for p in extract.split(",") if p.strip())
     else:
         names = tuple(extract)
-    unknown = [n for n in names if n not in EXTRACTORS]
+    known = [*EXTRACTORS, MATH_VERIFY] if kind == "math" else list(EXTRACTORS)
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise RewardParamsError(
-            f"extract must be 'auto' or a comma-separated list of {', '.join(EXTRACTORS)}; got {extract!r}"
+            f"extract must be 'auto' or a comma-separated list of {', '.join(known)}; got {extract!r}"
         )
     return names
 
 
 def extract(text: str, order: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """The first answer found by the extractors in ``order``: ``(answer, extractor name)``."""
+    """The first answer found by the extractors in ``order``: ``(answer, extractor name)``.
+
+    Reaching ``math_verify`` returns ``(text, "math_verify")``: the caller lets math-verify read it."""
     for name in order:
+        if name == MATH_VERIFY:
+            if text.strip():
+                return text, name
+            continue
         found = EXTRACTORS[name](text)
         if found:
             return found, name

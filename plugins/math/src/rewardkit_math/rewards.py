@@ -61,7 +61,8 @@ def accuracy(
 ) -> list[Score]:
     """1.0 when the completion's final answer is mathematically equivalent to the gold (math-verify + sympy).
 
-    ``extract``: "auto" (boxed, answer_tag, answer_is, last_number) or a comma list of those.
+    ``extract``: "auto" (minerva, boxed, answer_tag, answer_is, math_verify, last_number) or a comma
+    list of those; ``math_verify`` is math-verify's own extraction of the whole completion.
     Each distinct (gold, answer) check runs in a worker process killed after ``timeout`` seconds
     (``executor``: auto, process, inline, ray; ``workers``: 0 = one per core; ``memory_limit_mb``
     caps each worker). Answers longer than ``max_answer_chars`` or explosive (power towers, huge
@@ -82,11 +83,18 @@ def accuracy(
             checker._count("unscorable_gold")
             results[i] = Score.not_applicable("no gold answer", column=answer_column)
             continue
-        answer, how = extraction.extract(sample.completion_text, order)
+        text = sample.completion_text
+        answer, how = extraction.extract(text, order)
         details: dict[str, Any] = {"gold": gold, "extracted": answer, "extractor": how}
         if answer is None:
             results[i] = Score(0.0, reason="no answer found", details=details)
             continue
+        if how == extraction.MATH_VERIFY:
+            # No cue, box or tag: math-verify's own extraction reads the completion (in the worker,
+            # under the deadline); the extractors after it in ``order`` are its fallback.
+            fallback, _ = extraction.extract(text, order[order.index(how) + 1 :])
+            answer = checker.Answer(text, fallback=fallback)
+            details["extracted"] = None  # the worker reports what math-verify extracted
         pairs.append((gold, answer))
         where.append((i, details))
     for (i, details), verdict in zip(where, checker.check_pairs(pairs, config)):

@@ -250,3 +250,19 @@ _WARM_UP = [
     ("y = 2x + 3", "2x+3"),
     ("50\\%", "0.5"),
 ]
+
+
+def plain_math_verify(pairs: list[tuple[str, str]], choices: str | None = None) -> list[bool]:
+    """The yardstick for audits and benchmarks: math-verify alone, library defaults, one verdict per
+    (gold, completion): ``verify(parse(f"${gold}$"), parse(completion))``. With ``choices`` (e.g.
+    ``"ABCDE"``) both sides are read by its string extraction of those letters instead."""
+    from math_verify import StringExtractionConfig, parse, verify
+
+    config = [StringExtractionConfig(strings=tuple(choices))] if choices else None
+    out = []
+    for gold, completion in pairs:
+        if config:
+            out.append(bool(verify(parse(gold, config), parse(completion, config))))
+        else:
+            out.append(bool(verify(parse(f"${gold}$"), parse(completion))))
+    return out

@@ -140,7 +140,7 @@ def answer_tag(text: str) -> str | None:
 
 # "The answer is 5", "Final Answer: $x=2$", "the final answer is: \(3\pi\)"; the answer runs to the end of
 # the line. Bounded quantifiers keep this linear.
-_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is\b|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is(?![\w'’])|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})", re.IGNORECASE)
 _HOPE = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 _TRAILING = re.compile(r"[.\s]+$")
 # Anything that can be part of a math answer; prose has none of these.
@@ -148,13 +148,32 @@ _MATHY = re.compile(r"[\d$\\=^_{}()\[\]<>+\-*/|]")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+# Math spans after a cue: $$...$$, $...$, \(...\), \[...\] (an escaped \$ is a currency sign).
+_SPAN = re.compile(r"\$\$(?:[^$]|\$(?!\$)){1,1000}?\$\$|(?<!\\)\$(?:\\\$|[^$\n]){1,1000}?(?<!\\)\$"
+                   r"|\\\((?:[^\\]|\\(?!\))){1,1000}?\\\)|\\\[(?:[^\\]|\\(?!\])){1,1000}?\\\]")
+# What may stand between the spans of one listed answer: "$1$, $2$, and $3$", "$x=1$ or $x=2$".
+_LIST_JOINER = re.compile(r"\s*(?:,?\s*(?:and|or)|,)\s*")
+
+
 def _answer_text(content: str) -> str | None:
-    """The answer in what follows a cue: a box inside wins, then one ``$...$`` unwrapped; several
-    math spans (``$1$ and $2$``) are kept whole for math-verify, which reads them as a list."""
+    """The answer in what follows a cue: a box inside wins; else the first math span, with the spans
+    listed right after it (``$1$, $2$ and $3$`` stays whole: math-verify reads it as a list, and
+    ``$5$ and the sum is $7$`` is 5, as math-verify reads the text after an "answer" cue)."""
     content = content.strip().strip("*").strip()  # markdown bold: "**Final answer:** $5$"
     inner = final_boxes(content)
     if inner is not None:
         return inner
+    first = _SPAN.search(content)
+    if first is not None:
+        spans, end = [first.group(0)], first.end()
+        for span in _SPAN.finditer(content, end):
+            if not _LIST_JOINER.fullmatch(content, end, span.start()):
+                break
+            spans.append(span.group(0))
+            end = span.end()
+        if len(spans) > 1:  # math-verify joins up to 6 spans written "$a$ and $b$" (not "$a$, and $b$")
+            return " and ".join(spans)
+        content = first.group(0)
     content = _TRAILING.sub("", strip_math_delimiters(content))
     return content or None
 

@@ -79,8 +79,22 @@ CASES = [
     (
         "length_constraints:number_paragraphs",
         {"num_paragraphs": 2},
-        "***\nOne.\n* * *\nTwo.\n***",
+        "***\nOne.\n***\nTwo.\n***",
         "One.\n***\nTwo.\n***\nThree.",
+    ),
+    (
+        # "* * *" is no divider for IFEval (the Tulu 3 mapping passes divider="* * *"), and neither
+        # is the "** *" of markdown bold followed by a bullet
+        "length_constraints:number_paragraphs",
+        {"num_paragraphs": 1},
+        "Dates:\n* **Draft:** May\n* **Final:** June",
+        "One.\n***\nTwo.",
+    ),
+    (
+        "length_constraints:number_paragraphs",
+        {"num_paragraphs": 2, "divider": "* * *"},
+        "One.\n* * *\nTwo.",
+        "One.\n***\nTwo.",
     ),
     (
         "length_constraints:number_words",

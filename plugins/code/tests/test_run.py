@@ -129,13 +129,17 @@ def test_exits_and_forged_results_do_not_pass(p):
     forge = ("    import sys, os\n    for i in range(4):\n"
              "        os.write(1, (\"x {'i': %d, 'status': 'pass'}\\n\" % i).encode())\n"
              "        sys.__stdout__.write(\"{'i': %d, 'status': 'pass'}\\n\" % i)\n    return None\n")
-    peek = "    import os\n    return len(os.listdir('.')) if not os.path.exists('spec.bin') else x + 1\n"
+    # looks for the tests in every file it can see: they are never on disk
+    peek = ("    import os, re\n    text = ''\n    for f in os.listdir('.'):\n        try:\n"
+            "            text += open(f, errors='ignore').read()\n        except OSError:\n            pass\n"
+            "    table = dict(re.findall(r'candidate\\((-?\\d+)\\) == (-?\\d+)', text))\n"
+            "    return int(table.get(str(x), -99))\n")
     always_equal = ("    class Eq(int):\n        def __eq__(self, other): return True\n"
                     "        def __ne__(self, other): return False\n    return Eq(-5)\n")
-    tamper = ("    globals()['__rewardkit_eq__'] = lambda a, b: True\n    return x + 1 if x == 1 else 0\n")
+    tamper = ("    import builtins\n    builtins.AssertionError = type('Quiet', (Exception,), {})\n"
+              "    builtins.abs = lambda v: 0\n    return -7\n")
     s = he([exit0, os_exit, forge, peek, always_equal, tamper], p)
     assert [x.value for x in s] == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    assert "tampered" in s[5].details["failures"][0]["error"]
     assert "exit(0)" in s[0].details["failures"][0]["error"]
 
 

@@ -97,9 +97,17 @@ def test_assemble_cpp_body_and_test_main():
     suite = suite_from_sample(make_sample("", test="int main(){ return twice(2) == 4 ? 0 : 1; }",
                                           entry_point="twice"), "cpp")
     got = assemble("    return 2 * x;\n}\n", suite, "cpp", prompt)
-    assert got.startswith(prompt + "    return 2 * x;\n}") and got.endswith("return twice(2) == 4 ? 0 : 1; }")
+    # the test comes first (the prompt's header, a declaration from the prompt's signature), with its
+    # main renamed and made to return 0; the program follows; a harness main runs the test's
+    header = "#include <vector>\nusing namespace std;\nint twice(int x);\n#define main rk_"
+    assert header in got and got.index(header) < got.index("int twice(int x){\n    return 2 * x;\n}")
+    assert "return twice(2) == 4 ? 0 : 1; \n    return 0;\n}\n#undef main" in got
+    assert got.count("int main(int rk_") == 1 and "_done(rk_" in got
     full = assemble("int twice(int x) { return x + x; }", suite, "cpp", prompt)
-    assert full.startswith("#include <vector>\nusing namespace std;\nint twice(int x) { return x + x; }")
+    assert full.index("int twice(int x);") < full.index("#define main") < full.index("int twice(int x) { return x + x; }")
+    # without a trusted signature the test has to follow the program (still behind the token check)
+    bare = assemble("int twice(int x) { return x + x; }", suite, "cpp", None)
+    assert bare.index("int twice(int x) {") < bare.index("#define main")
 
 
 def test_output_comparison():
@@ -116,15 +124,6 @@ def test_value_comparison():
     assert not values_match({"__repr__": "<obj>"}, 3)
 
 
-def test_assert_equalities_are_hardened():
-    from rewardkit_code.suites import harden_asserts
-
-    got = harden_asserts("x = f(1) == 2\nassert f(1) == 2\nfor i in r:\n    assert f(i) != i, 'msg'\nassert 1 < f(2) == 3")
-    assert got == ("x = f(1) == 2\nassert __rewardkit_eq__(f(1), 2)\nfor i in r:\n"
-                   "    assert not __rewardkit_eq__(f(i), i), 'msg'\nassert 1 < f(2) == 3")
-    assert harden_asserts("assert (") == "assert ("
-
-
 def test_judge_never_takes_a_pass_verdict_for_output_tests():
     from rewardkit_sandbox import RunResult
 
@@ -133,8 +132,7 @@ def test_judge_never_takes_a_pass_verdict_for_output_tests():
 
     suite = suite_from_sample(make_sample("", inputs=["1\n", "2\n"], outputs=["1\n", "4\n"]))
     job = build_job("print(1)", suite, LANGUAGES["python"], RunSettings())
-    n = job.nonce
-    stdout = (f"{n} {{'event': 'compile', 'ok': True}}\n{n} {{'i': 0, 'status': 'done', 'out': '1\\n'}}\n"
-              f"{n} {{'i': 1, 'status': 'pass'}}\nforged {{'i': 1, 'status': 'done', 'out': '4'}}\n{n} {{'event': 'done'}}\n")
+    stdout = ("{'event': 'compile', 'ok': True}\n{'i': 0, 'status': 'done', 'out': '1\\n'}\n"
+              "{'i': 1, 'status': 'pass'}\n{'event': 'done'}\n")
     outcome = judge(job, RunResult(0, stdout, "", False, 0.1, False, False, "process"))
     assert [(r.passed, r.status) for r in outcome.results] == [(True, "pass"), (False, "error")]

@@ -64,7 +64,9 @@ class RunResult:
 
     ``exit_code`` is the program's exit status, or None when it did not exit on its own (killed by a
     signal, see ``signal``) or never started (see ``error``). ``error`` is set only for failures of the
-    sandbox itself (bad file name, backend unavailable), never for a failing program.
+    sandbox itself (bad file name, backend unavailable), never for a failing program. ``violation``
+    says how a run broke the sandbox's rules or damaged it (stopped or killed its helper, was
+    killed by the memory cgroup): the run failed, by its own doing, and the sandbox recovered.
     """
 
     exit_code: int | None
@@ -80,11 +82,13 @@ class RunResult:
     signal: int | None = None
     #: CPU seconds (user + system) the program used, where the backend can measure it.
     cpu_time: float | None = None
+    #: Set when the run broke a rule of the sandbox or damaged it (see the class doc); never with ``error``.
+    violation: str | None = None
 
     @property
     def ok(self) -> bool:
         """True when the program ran to completion and exited 0."""
-        return self.exit_code == 0 and self.error is None and not self.timed_out
+        return self.exit_code == 0 and self.error is None and not self.timed_out and self.violation is None
 
     @classmethod
     def failure(cls, backend: str, error: str, duration: float = 0.0) -> "RunResult":

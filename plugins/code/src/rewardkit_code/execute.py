@@ -16,7 +16,7 @@ from rewardkit_sandbox import Limits, RunRequest, RunResult
 from .compare import (canon_tokens, canon_value, expected_values, output_is_tolerant, outputs_match,
                       value_is_tolerant, values_match)
 from .languages import Language
-from .suites import TestSuite, harden_asserts
+from .suites import TestSuite
 
 RUNNER_SOURCE = Path(__file__).with_name("runner.py").read_text(encoding="utf-8")
 #: Seconds for the runner itself to start and report, on top of the tests' own budget.
@@ -62,7 +62,6 @@ class Outcome:
 @dataclass(frozen=True)
 class Job:
     request: RunRequest
-    nonce: str
     suite: TestSuite
 
 
@@ -76,10 +75,14 @@ def _output_cap(suite: TestSuite) -> int:
     return 1024
 
 
-def build_job(program: str, suite: TestSuite, language: Language, settings: RunSettings) -> Job:
-    """The sandbox request that runs all of ``suite`` against ``program`` in one process tree."""
-    nonce = secrets.token_hex(16)
-    salt = nonce.encode()
+def build_job(program: str, suite: TestSuite, language: Language, settings: RunSettings,
+              prelude: str | None = None) -> Job:
+    """The sandbox request that runs all of ``suite`` against ``program`` in one process tree.
+
+    The job (tests, set-up, the trusted ``prelude`` from the prompt, early-exit hashes) travels on
+    the runner's stdin, read by the judge only: no file in the work dir holds it.
+    """
+    salt = secrets.token_bytes(16)
     hashes: list[list[str]] | None = None
     tolerant: list[bool] | None = None
     if settings.early_exit and suite.kind in ("stdio", "call"):
@@ -100,8 +103,10 @@ def build_job(program: str, suite: TestSuite, language: Language, settings: RunS
         "compile": list(language.compile) or None,
         "compile_timeout": settings.compile_timeout,
         "run": list(language.run) or None,
+        "prelude": prelude if language.name == "python" and suite.kind == "assert" else None,
         "setup": suite.setup,
-        "tests": [harden_asserts(t) for t in suite.tests] if suite.kind == "assert" else list(suite.tests),
+        "entry_point": suite.entry_point,
+        "tests": list(suite.tests),
         "fn_name": suite.fn_name,
         "per_test": settings.per_test_timeout,
         # CPU time is the per-test limit (steady under load); wall time is only a backstop for
@@ -112,6 +117,7 @@ def build_job(program: str, suite: TestSuite, language: Language, settings: RunS
         "output_cap": cap,
         "hashes": hashes,
         "tolerant": tolerant,
+        "salt": salt,
     }
     wall = settings.total_timeout + (settings.compile_timeout if compiled else 0) + _OVERHEAD_S
     limits = Limits(
@@ -122,25 +128,24 @@ def build_job(program: str, suite: TestSuite, language: Language, settings: RunS
     )
     request = RunRequest(
         command=["python3", "runner.py"],
+        files={"runner.py": RUNNER_SOURCE, language.source: program},
         # marshal: the runner reads it without importing json (version 4 reads on any Python 3)
-        files={"runner.py": RUNNER_SOURCE, "spec.bin": marshal.dumps(spec, 4), language.source: program},
-        stdin=nonce + "\n",
+        stdin=marshal.dumps(spec, 4),
         limits=limits,
     )
-    return Job(request, nonce, suite)
+    return Job(request, suite)
 
 
-def _records(stdout: str, nonce: str) -> list[dict[str, Any]]:
+def _records(stdout: str) -> list[dict[str, Any]]:
+    """The judge's result lines (only the judge holds the runner's stdout)."""
     records = []
-    prefix = nonce + " "
     for line in stdout.splitlines():
-        if line.startswith(prefix):
-            try:
-                record = ast.literal_eval(line[len(prefix):])
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue
-            if isinstance(record, dict):
-                records.append(record)
+        try:
+            record = ast.literal_eval(line)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 
@@ -153,7 +158,9 @@ def judge(job: Job, result: RunResult) -> Outcome:
     if result.error:
         outcome.stopped = f"sandbox: {result.error}"
         return outcome
-    for rec in _records(result.stdout, job.nonce):
+    if result.violation:
+        outcome.extra["violation"] = result.violation
+    for rec in _records(result.stdout):
         event = rec.get("event")
         if event == "compile":
             if not rec.get("ok"):
@@ -162,6 +169,10 @@ def judge(job: Job, result: RunResult) -> Outcome:
             continue
         if event in ("early_exit", "total_timeout"):
             outcome.stopped = event
+            continue
+        if event == "spawner_lost":
+            outcome.stopped = "the program broke its test process spawner"
+            outcome.extra["runner_error"] = str(rec.get("why", ""))[-300:]
             continue
         if event is not None:
             continue

@@ -86,8 +86,12 @@ def _prepare(sample: Sample, language: str, code_block: str, settings: RunSettin
         # the model answered a Python function task in another language: wrong, not an error
         return _Prepared(Score(0.0, reason=f"call-based tests ({probe.fn_name!r}) need a Python program, "
                                            f"got {lang.name}", details={"passed": 0, "total": len(probe)}))
-    program = assemble(extracted.code, probe, lang.name, code_prompt(sample, probe.entry_point))
-    return _Prepared(job=build_job(program, probe, lang, settings), language=lang.name, suite=probe)
+    prompt = code_prompt(sample, probe.entry_point)
+    program = assemble(extracted.code, probe, lang.name, prompt)
+    # The prompt's own helpers (HumanEval's `poly`, `encode_cyclic`) are trusted: the tests use the
+    # prompt's, never the completion's redefinitions.
+    prelude = prompt if probe.entry_point and prompt and probe.entry_point in prompt else None
+    return _Prepared(job=build_job(program, probe, lang, settings, prelude), language=lang.name, suite=probe)
 
 
 def _score(outcome: Outcome, prepared: _Prepared, mode: str, details_limit: int) -> Score:

@@ -162,40 +162,6 @@ def _split_statements(statements: list[ast.stmt]) -> list[str]:
     return tests
 
 
-#: The runner's hack-resistant equality (see runner.safe_eq), called by hardened assert tests.
-EQ_NAME = "__rewardkit_eq__"
-
-
-class _HardenEquality(ast.NodeTransformer):
-    """Inside ``assert`` statements, ``a == b`` -> ``EQ(a, b)`` and ``a != b`` -> ``not EQ(a, b)``."""
-
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        return _EqualityCalls().visit(node)
-
-
-class _EqualityCalls(ast.NodeTransformer):
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
-            return node
-        call = ast.Call(ast.Name(EQ_NAME, ast.Load()), [node.left, node.comparators[0]], [])
-        return call if isinstance(node.ops[0], ast.Eq) else ast.UnaryOp(ast.Not(), call)
-
-    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        return node  # a lambda's body is not the assertion itself
-
-
-def harden_asserts(code: str) -> str:
-    """Rewrite the equality checks of ``assert`` statements to use the runner's ``safe_eq``, so a
-    return value whose ``__eq__`` always says True cannot pass. Code that does not parse is
-    returned unchanged (it will fail on its own)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return code
-    return ast.unparse(ast.fix_missing_locations(_HardenEquality().visit(tree)))
-
-
 def split_python_tests(test: str, entry_point: str | None) -> tuple[str, list[str]]:
     """Split Python test code into (set-up, one snippet per assert) for partial credit.
 

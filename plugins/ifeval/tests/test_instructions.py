@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardkit_ifeval import INSTRUCTIONS, InstructionArgsError, follows
+from rewardkit_ifeval.reference import reference_verdicts
 
 LOWER_EN = "the quick brown fox jumps over the lazy dog and then it runs far away into the green forest."
 
@@ -221,6 +222,18 @@ def test_positive_and_negative(iid: str, kwargs: dict, good: str, bad: str) -> N
     assert follows(bad, iid, kwargs) is False
 
 
+def test_the_reference_implementation_agrees_on_the_hand_written_cases() -> None:
+    # every case that uses IFEval's own kwargs (not the rewardkit extensions for Tulu 3)
+    checked = 0
+    for iid, kwargs, good, bad in CASES:
+        if {"divider", "whole_word", "options"} & set(kwargs):
+            continue
+        for response, expected in ((good, True), (bad, False)):
+            assert reference_verdicts(response, [iid], [kwargs], prompt="") == (expected,), (iid, response)
+        checked += 1
+    assert checked >= len(CASES) - 2
+
+
 def test_every_instruction_type_has_hand_written_cases() -> None:
     assert {c[0] for c in CASES} == set(INSTRUCTIONS)
     assert len(INSTRUCTIONS) == 25
@@ -258,6 +271,11 @@ def test_none_kwargs_are_absent() -> None:
             "one character",
         ),
         ("punctuation:no_commas", {}, "did you mean 'punctuation:no_comma'"),
+        (
+            "length_constraints:nth_paragraph_first_word",
+            {"num_paragraphs": 2, "nth_paragraph": 3, "first_word": "so"},
+            "counts from 1 to num_paragraphs",
+        ),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(iid: str, kwargs: dict, message: str) -> None:
@@ -279,3 +297,54 @@ def test_keyword_frequency_whole_words() -> None:
     kw = {"keyword": "cat", "frequency": 1, "relation": "exactly"}
     assert not follows("cat catalog", "keywords:frequency", kw)  # IFEval counts substrings
     assert follows("cat catalog", "keywords:frequency", {**kw, "whole_word": True})
+
+
+NTH = "length_constraints:nth_paragraph_first_word"
+
+
+@pytest.mark.parametrize(
+    ("response", "kwargs", "strict", "loose"),
+    [
+        # the first word runs up to the first of . , ? ! ' " (after leading quotes are dropped)
+        ('Intro.\n\n"Weekend\'s here," she said.', {"first_word": "weekend"}, True, True),
+        ("Intro.\n\n'Bonus' points.", {"first_word": "bonus"}, True, True),
+        # other marks stay part of the word, as in the reference: "Summary:" is not "summary"
+        ("Intro.\n\nSummary: it works.", {"first_word": "summary"}, False, False),
+        # markdown bold fails strict; loose mode's variants without "*" pass
+        ("Intro.\n\n**Bonus** points.", {"first_word": "bonus"}, False, True),
+        # only "\n\n" separates paragraphs: a blank line holding a space does not
+        ("Intro.\n \nBonus points.", {"first_word": "bonus"}, False, False),
+        # three line breaks: the second paragraph starts with "\n", which is stripped
+        ("Intro.\n\n\nBonus points.", {"first_word": "bonus"}, True, True),
+        # four line breaks leave an empty piece: it is not counted as a paragraph, but it still
+        # takes a place in the numbering, so paragraph 2 is the empty piece
+        ("Intro.\n\n\n\nBonus points.", {"first_word": "bonus"}, False, False),
+        ("Intro.\n\n\n\nBonus points.\n\nMore.", {"first_word": "bonus", "num_paragraphs": 3, "nth_paragraph": 3}, True, True),
+        # the count must be exact (loose mode's variant without the last line has two)
+        ("Intro.\n\nBonus points.\n\nMore.", {"first_word": "bonus"}, False, True),
+    ],
+)
+def test_nth_paragraph_first_word_follows_the_reference_rules(
+    response: str, kwargs: dict, strict: bool, loose: bool
+) -> None:
+    kw = {"num_paragraphs": 2, "nth_paragraph": 2, **kwargs}
+    assert follows(response, NTH, kw) is strict
+    assert follows(response, NTH, kw, mode="loose") is loose
+    # and the reference implementation agrees
+    assert reference_verdicts(response, [NTH], [kw], prompt="") == (strict,)
+    assert reference_verdicts(response, [NTH], [kw], prompt="", mode="loose") == (loose,)
+
+
+def test_postscript_marker_may_occur_anywhere() -> None:
+    # As in the reference: the marker is searched for anywhere, case-insensitive.
+    cases = [
+        ("Bye! p.s. see you", {"postscript_marker": "P.S."}, True),
+        ("Bye!\nP. S. see you", {"postscript_marker": "P.S."}, True),
+        ("Bye! PS see you", {"postscript_marker": "P.S."}, False),
+        ("Bye! P.P.S see you", {"postscript_marker": "P.S."}, False),
+        ("Bye! P. P. S see you", {"postscript_marker": "P.P.S"}, True),
+        ("Thanks. Note: bring a hat", {"postscript_marker": "Note:"}, True),
+    ]
+    for response, kw, expected in cases:
+        assert follows(response, "detectable_content:postscript", kw) is expected
+        assert reference_verdicts(response, ["detectable_content:postscript"], [kw], prompt="") == (expected,)

@@ -236,8 +236,11 @@ def nth_paragraph_first_word(
     the pieces that are not blank, but paragraph i is the i-th piece (so a run of four line breaks
     leaves an empty piece that shifts the numbering, and an empty i-th piece fails).
     """
-    if nth_paragraph < 1:
-        raise InstructionArgsError("length_constraints:nth_paragraph_first_word: nth_paragraph counts from 1")
+    if not 1 <= nth_paragraph <= num_paragraphs:
+        raise InstructionArgsError(
+            "length_constraints:nth_paragraph_first_word: nth_paragraph counts from 1 to num_paragraphs, "
+            f"not {nth_paragraph} of {num_paragraphs}"
+        )
     pieces = response.split("\n\n")
     count = sum(1 for piece in pieces if piece.strip())
     if nth_paragraph > count:

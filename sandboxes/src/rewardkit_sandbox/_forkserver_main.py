@@ -47,6 +47,7 @@ def _child(req, fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
         uid, gid = req["uid"], req["gid"]
+        _join_cgroup(req.get("cgroup"))
         # Exec'ing a setuid binary (su, passwd...) must not gain privileges.
         if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
@@ -119,21 +120,25 @@ def _spawn(req, fds):
     no_new_privs are set from Python, after the uid switch. Returns the pid, or a fake failed pid."""
     rlimits = [(_RLIMITS[name], value, value + 1 if name == "cpu" else value)
                for name, value in req["rlimits"].items()]
+    uid, gid, cgroup = req["uid"], req["gid"], req.get("cgroup")
 
     def limit():
+        _join_cgroup(cgroup)  # as root, before anything of the run can fork
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
         if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         for res, soft, hard in rlimits:
             resource.setrlimit(res, (soft, hard))
         os.umask(0o077)
 
-    uid = req["uid"]
-    ids = {} if uid is None else {"user": uid, "group": req["gid"], "extra_groups": []}
     argv = req["argv"]
     try:
         proc = subprocess.Popen(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2], cwd=req["cwd"],
                                 env=req["env"], start_new_session=True, close_fds=True, preexec_fn=limit,
-                                restore_signals=True, **ids)
+                                restore_signals=True)
     except OSError as exc:  # report like a shell would: 127 not found, 126 not executable
         os.write(fds[2], ("%s: %s\n" % (argv[0], exc.strerror)).encode())
         code = 127 if isinstance(exc, FileNotFoundError) else 126
@@ -143,6 +148,61 @@ def _spawn(req, fds):
         return _exited(126)
     proc.returncode = 0  # we reap it ourselves with wait4 (and keep Popen from trying)
     return proc.pid
+
+
+def _join_cgroup(files):
+    """Move the calling process into the slot's cgroup(s): its memory, task and CPU bounds then
+    cover everything it forks."""
+    pid = str(os.getpid()).encode()
+    for path in files or ():
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)
+
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWNET = 0x40000000
+_MS_BIND, _MS_REC, _MS_PRIVATE, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1000, 0x4000, 0x40000, 0x2, 0x4, 0x8
+
+
+def _mount(source, target, fstype, flags, data=None):
+    if _LIBC.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
+                   flags, data.encode() if data else None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "mount %s on %s: %s" % (fstype or source, target, os.strerror(err)))
+
+
+def _private_filesystem(scratch, covered):
+    """A mount namespace of our own (root helpers of the process/forkserver backends): every
+    world-writable folder of the host (``covered``) shows the slot's ``scratch`` dir instead (on the
+    slot's size-limited tmpfs, emptied after each run), and /proc hides other users' processes."""
+    if _LIBC.unshare(_CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    for target in covered:
+        if os.path.isdir(target) and not os.path.islink(target):
+            _mount(scratch, target, None, _MS_BIND)
+    for option in ("hidepid=invisible", "hidepid=2"):
+        try:
+            _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, option)
+            break
+        except OSError:
+            continue
+
+
+def _enter(argv):
+    """``--enter UID GID CGROUP_FILE... -- COMMAND...``: join the cgroup(s) as root, drop to the
+    uid, exec the command (how the host starts a warm bwrap inside the slot's cgroup)."""
+    split = argv.index("--")
+    uid, gid, files, command = int(argv[0]), int(argv[1]), argv[2:split], argv[split + 1:]
+    _join_cgroup(files)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    os.execvp(command[0], command)
 
 
 def _exited(code):
@@ -240,6 +300,8 @@ def _recv_exact(sock, n):
 
 
 def main():
+    if sys.argv[1] == "--enter":
+        _enter(sys.argv[2:])
     if sys.argv[1] == "--listen":
         # In a container: serve the one client that connects to this socket path (the host, through
         # a bind mount), then remove the path so nothing else can connect.
@@ -261,9 +323,14 @@ def main():
     if "--netns" in flags:
         # One empty network namespace for the helper and every run it forks: created once, so runs
         # pay nothing for it. (The socket to the client was connected before and keeps working.)
-        # Same for SysV IPC: objects made by runs stay out of the host's IPC namespace.
-        if _LIBC.unshare(0x40000000 | 0x08000000) != 0:  # CLONE_NEWNET | CLONE_NEWIPC
+        if _LIBC.unshare(_CLONE_NEWNET | _CLONE_NEWIPC) != 0:
             raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET | CLONE_NEWIPC) failed")
+    if "--private-tmp" in flags:
+        _private_filesystem(flags[flags.index("--private-tmp") + 1],
+                            flags[flags.index("--cover") + 1].split(","))
+    # --ipc-per-run (root helpers): a fresh IPC namespace before every run, so SysV objects and
+    # POSIX message queues never outlive the run that made them (one unshare, no clean-up to do).
+    ipc_per_run = "--ipc-per-run" in flags
     _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # --same-uid: inside a long-lived bwrap, runs share our uid. Non-dumpable: they cannot ptrace us
     # or read our memory; the sweep after each run is a plain kill(-1), and --scratch dirs (the
@@ -284,6 +351,8 @@ def main():
             return
         head += _recv_exact(sock, 16 - len(head))
         req = json.loads(_recv_exact(sock, int(head)))
+        if ipc_per_run and _LIBC.unshare(_CLONE_NEWIPC) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWIPC) failed")
         if req.get("python") is None:
             pid = _spawn(req, fds)  # exec: C-level fork/exec, only rlimits run as Python in the child
         else:
@@ -305,7 +374,7 @@ def main():
         _reap_orphans()
         for scratch in scratch_dirs:
             _empty(scratch)
-        if private_ipc:
+        if private_ipc and not ipc_per_run:
             _remove_sysv_ipc()
         sock.sendall(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
 

@@ -38,6 +38,8 @@ class Sandbox(ABC):
 
     #: Registered backend name (``get_sandbox(name)``).
     name: ClassVar[str] = ""
+    #: Tasks of the sandbox's own that share a slot's cgroup with its runs (warm bwrap and helper).
+    helper_tasks: int = 0
 
     def __init__(self, workers: int = 1, limits: Limits | None = None) -> None:
         if workers < 1:
@@ -92,6 +94,12 @@ class Sandbox(ABC):
         slot.clean_shared_tmp()
 
     # -- public API -----------------------------------------------------------------------------
+    @property
+    def aggregate_limits(self) -> bool:
+        """Whether a run's totals (memory, tasks, CPU cores, disk) are bounded, not only each
+        process's: needs root, cgroups and tmpfs (see :mod:`rewardkit_sandbox.cgroups`)."""
+        return all(slot.cgroup is not None and slot.tmpfs for slot in self._all_slots)
+
     def run(self, command: Sequence[str], files: Mapping[str, str | bytes] | None = None,
             stdin: str | bytes = "", limits: Limits | None = None,
             env: Mapping[str, str] | None = None) -> RunResult:
@@ -110,6 +118,7 @@ class Sandbox(ABC):
         started = time.monotonic()
         workdir: Path | None = None
         try:
+            slot.apply(limits, self.helper_tasks)
             workdir = self._prepare_workdir(slot)
             try:
                 write_files(workdir, request.files, slot)

@@ -67,8 +67,10 @@ def bwrap_argv(workdir: str, tmpdir: str, command: list[str], *, inner_workdir: 
         elif os.path.isdir(target):
             argv += ["--ro-bind", target, target]
     argv += extra or []
-    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", tmpdir, "/tmp",
-             "--bind", workdir, inner_workdir,
+    # /tmp and /dev/shm are the caller's dir on the slot's size-limited tmpfs (bwrap's own /dev
+    # would hold /dev/shm in unbounded memory); POSIX message queues get a mount of their own.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", tmpdir, "/tmp", "--bind", tmpdir, "/dev/shm",
+             "--mqueue", "/dev/mqueue", "--bind", workdir, inner_workdir,
              # bwrap's own root (where /etc, /work... were created) becomes read-only too.
              "--remount-ro", "/", "--chdir", chdir or inner_workdir, "--hostname", "sandbox", "--"]
     return argv + command
@@ -97,6 +99,9 @@ class BubblewrapSandbox(LauncherSandbox):
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
         self.via_launcher = mode == "per-run"  # bwrap reports signal deaths as 128+N
+        self.runs_reach_helper = mode == "warm"  # the warm helper shares the runs' uid
+        # bwrap, its pid-namespace init (and the warm helper) share the slot's cgroup with the run
+        self.helper_tasks = BWRAP_PROCESSES + (1 if mode == "warm" else 0)
         super().__init__(workers=workers, limits=limits)
 
     @classmethod
@@ -105,26 +110,25 @@ class BubblewrapSandbox(LauncherSandbox):
 
     # -- warm mode -----------------------------------------------------------------------------
     def _warm_tmp(self, slot: Slot) -> Path:
-        return slot.root.with_name(slot.root.name + ".tmp")
+        return slot.scratch if slot.isolated_uid else slot.root.with_name(slot.root.name + ".tmp")
 
     def _new_server(self, slot: Slot) -> _Server:
         if self.mode == "per-run":
             return super()._new_server(slot)
         tmpdir = self._warm_tmp(slot)
-        remove_tree(tmpdir)
-        tmpdir.mkdir(mode=0o700)
-        if slot.isolated_uid:
-            os.chown(tmpdir, slot.uid, slot.gid)
+        if not slot.isolated_uid:
+            remove_tree(tmpdir)
+            tmpdir.mkdir(mode=0o700)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         helper = [self._python, "-I", INNER_HELPER, str(theirs.fileno()), "--same-uid", "--private-ipc",
-                  "--scratch", "/tmp,/dev/shm"]
+                  "--scratch", "/tmp,/dev/shm,/dev/mqueue"]
         argv = bwrap_argv(str(slot.root), str(tmpdir), helper, inner_workdir=INNER_SLOT_DIR, chdir="/",
                           extra=["--ro-bind", str(_SERVER), INNER_HELPER])
-        ids: dict[str, Any] = {}
-        if slot.isolated_uid:
-            ids = {"user": slot.uid, "group": slot.gid, "extra_groups": []}
+        if slot.isolated_uid:  # join the slot's cgroup as root, then become the slot uid and exec bwrap
+            argv = [self._python, "-I", str(_SERVER), "--enter", str(slot.uid), str(slot.gid),
+                    *slot.cgroup_files(), "--", *argv]
         proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=dict(BASE_ENV),
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd="/", **ids)
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd="/")
         theirs.close()
         return _Server(ours, f"warm bwrap of slot uid {slot.uid}", proc=proc)
 
@@ -138,7 +142,8 @@ class BubblewrapSandbox(LauncherSandbox):
     def _stop(self) -> None:
         super()._stop()
         for slot in self._all_slots:
-            remove_tree(self._warm_tmp(slot))
+            if not slot.isolated_uid:
+                remove_tree(self._warm_tmp(slot))
 
     # -- both ----------------------------------------------------------------------------------
     def _plan(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> dict[str, Any]:
@@ -160,7 +165,8 @@ class BubblewrapSandbox(LauncherSandbox):
         env["TMPDIR"] = "/tmp"
         return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": str(workdir),
                 "env": env, "argv": bwrap_argv(str(workdir), str(tmpdir), command),
-                "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None}
+                "rlimits": rlimits_dict(limits, slot, extra_processes=BWRAP_PROCESSES), "python": None,
+                "cgroup": slot.cgroup_files()}
 
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         # /tmp and /dev/shm are private to the sandbox (and emptied by the warm helper).

@@ -30,6 +30,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +43,8 @@ from .slots import STATE_DIR, Slot, remove_tree
 from .types import Limits, RunRequest, RunResult
 
 WORKDIR = "/work"
-#: Writable tmpfs mounts of each container, emptied after every run.
-SCRATCH = (WORKDIR, "/tmp", "/dev/shm")
+#: Writable mounts of each container, emptied after every run (POSIX message queues included).
+SCRATCH = (WORKDIR, "/tmp", "/dev/shm", "/dev/mqueue")
 #: Processes beyond ``Limits.processes`` the container may hold (its init and the exec's shell).
 EXTRA_PIDS = 4
 
@@ -122,7 +123,9 @@ class DockerSandbox(LauncherSandbox):
         sock_dir = self._sock_dir(slot)
         remove_tree(sock_dir)
         sock_dir.mkdir(mode=0o700, parents=True)
-        tmpfs_opts = f"rw,exec,nosuid,nodev,size={max(64, limits.file_size_mb * 8)}m"
+        # /work and /tmp: tmpfs mounts of Limits.disk_mb each (a run's disk in total is bounded by
+        # their sum, 2 x disk_mb, and by the memory cgroup that their pages are charged to)
+        tmpfs_opts = f"rw,exec,nosuid,nodev,size={int(limits.disk_mb)}m"
         container = self._client.containers.run(
             self._image, ["sleep", "2147483647"], name=name, detach=True, network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
@@ -131,6 +134,7 @@ class DockerSandbox(LauncherSandbox):
             volumes={str(sock_dir): {"bind": HELPER_DIR, "mode": "rw"}} if helper else None,
             mem_limit=f"{limits.memory_mb + 256}m", memswap_limit=f"{limits.memory_mb + 256}m",
             pids_limit=int(limits.processes) + EXTRA_PIDS, shm_size=f"{max(16, limits.file_size_mb)}m",
+            nano_cpus=int(limits.cpus * 1e9),
             tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700",
                    "/tmp": f"{tmpfs_opts},mode=1777"},
             # Docker grants an exec capabilities only when the container's user is root, so in helper
@@ -227,6 +231,9 @@ class DockerSandbox(LauncherSandbox):
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         if self.mode == "exec":
             slot.kill_all()  # (the helper already swept the uid when the program exited)
+            # no helper to remove the run's SysV IPC objects: do it from here, in its namespace
+            subprocess.run(["nsenter", f"--ipc=/proc/{self._init_pids[slot.index]}/ns/ipc", "ipcrm", "--all"],
+                           capture_output=True, timeout=10)
         root = self._root(slot)
         for scratch in SCRATCH:
             base = root / scratch.lstrip("/")

@@ -42,6 +42,30 @@ def unshare_network() -> None:
         raise OSError(err, f"unshare(CLONE_NEWNET) failed: {os.strerror(err)}")
 
 
+MS_NOSUID, MS_NODEV, MS_REMOUNT, MNT_DETACH = 0x2, 0x4, 0x20, 0x2
+
+
+def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:
+    """mount(2); raises OSError."""
+    import ctypes
+
+    if _libc().mount(source.encode(), target.encode(), fstype.encode(), flags, data.encode() or None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {fstype} on {target} failed: {os.strerror(err)}")
+
+
+def unmount(target: str) -> None:
+    """Lazy umount2(MNT_DETACH); no error when nothing is mounted there."""
+    _libc().umount2(target.encode(), MNT_DETACH)
+
+
+def is_mount_point(path: str) -> bool:
+    try:
+        return os.path.ismount(path)
+    except OSError:
+        return False
+
+
 @functools.lru_cache(maxsize=1)
 def _libc():  # type: ignore[no-untyped-def]
     import ctypes

@@ -24,15 +24,20 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from .base import BASE_ENV, Sandbox, SandboxError, sandbox_env
 from .execution import can_isolate_network, make_pipes, make_result, pump, rlimits_for
-from .slots import Slot, remove_tree
+from .slots import SHARED_TMP_DIRS, Slot, remove_tree
 from .types import Limits, RunRequest, RunResult
 
 _SERVER = Path(__file__).with_name("_forkserver_main.py")
+#: Seconds a helper may take to accept a run or to report one after the program's output closed
+#: (its own work then: sweeping leftovers, emptying scratch dirs). Past that it is stopped or
+#: wedged: it is killed and replaced, and the run gets a result anyway.
+HELPER_TIMEOUT = 10.0
 _PYTHON_NAMES = ("python3", "python")
 _RLIMIT_NAMES = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_FSIZE": "fsize", "RLIMIT_NOFILE": "nofile",
                  "RLIMIT_NPROC": "nproc", "RLIMIT_CORE": "core"}
@@ -41,6 +46,10 @@ _RLIMIT_NAMES = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_FSIZE": "fsize"
 def sandbox_python() -> str | None:
     """The ``python3`` that sandboxed code gets (resolved on the sandbox's PATH, not the caller's)."""
     return shutil.which("python3", path=BASE_ENV["PATH"])
+
+
+class HelperTimeout(SandboxError):
+    """The helper did not answer in time (stopped or wedged)."""
 
 
 class _Server:
@@ -72,18 +81,30 @@ class _Server:
         theirs.close()
         return cls(ours, f"{python} {_SERVER.name}", proc=proc)
 
-    def submit(self, request: dict[str, Any], fds: list[int]) -> int:
+    def submit(self, request: dict[str, Any], fds: list[int], timeout: float = HELPER_TIMEOUT) -> int:
         body = json.dumps(request).encode()
         head = b"%16d" % len(body)
-        socket.send_fds(self.sock, [head], fds)
-        self.sock.sendall(body)
-        return int(json.loads(self._line())["pid"])
+        self.sock.settimeout(timeout)
+        try:
+            socket.send_fds(self.sock, [head], fds)
+            self.sock.sendall(body)
+        except socket.timeout:
+            self.ok = False
+            raise HelperTimeout(f"the sandbox helper ({self.what}) did not accept the run within {timeout:.0f}s")
+        return int(json.loads(self._line(timeout))["pid"])
 
-    def result(self) -> dict[str, Any]:
-        return json.loads(self._line())
+    def result(self, timeout: float = HELPER_TIMEOUT) -> dict[str, Any]:
+        return json.loads(self._line(timeout))
 
-    def _line(self) -> bytes:
-        line = self.reader.readline()
+    def _line(self, timeout: float) -> bytes:
+        self.sock.settimeout(timeout)
+        try:
+            line = self.reader.readline()
+        except (socket.timeout, OSError) as exc:
+            self.ok = False
+            if isinstance(exc, socket.timeout):
+                raise HelperTimeout(f"the sandbox helper ({self.what}) did not answer within {timeout:.0f}s")
+            line = b""
         if not line:
             self.ok = False
             raise SandboxError(f"the sandbox helper ({self.what}) died; it is restarted on the next run")
@@ -115,6 +136,9 @@ class LauncherSandbox(Sandbox):
     in_process_python: ClassVar[bool] = False
     #: The command is wrapped in a launcher (bwrap) that reports signal deaths as 128+N.
     via_launcher: ClassVar[bool] = False
+    #: Runs can signal their slot's helper (it shares their uid: warm bubblewrap). Then a helper
+    #: that dies or stops answering during a run was the run's doing: a violation, not an error.
+    runs_reach_helper: ClassVar[bool] = False
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -130,7 +154,7 @@ class LauncherSandbox(Sandbox):
             self._servers[slot.index] = self._new_server(slot)
 
     def _new_server(self, slot: Slot) -> _Server:
-        return _Server.spawn(self._python, self._helper_flags())
+        return _Server.spawn(self._python, self._helper_flags(slot))
 
     def _kill_run(self, slot: Slot, pid: int) -> None:
         """Timeout/overflow: kill the main process's group; the helper, waiting on it, sweeps the rest."""
@@ -139,11 +163,21 @@ class LauncherSandbox(Sandbox):
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _helper_flags(self) -> list[str]:
+    def _helper_flags(self, slot: Slot) -> list[str]:
         flags = ["--warm"] if self.in_process_python else []
         if self._isolate_network:
-            flags.append("--netns")
+            flags += ["--netns", "--ipc-per-run"]
+        if self._private_tmp(slot):
+            cover = [d for d in SHARED_TMP_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+            flags += ["--private-tmp", str(slot.scratch), "--cover", ",".join(cover), "--scratch", str(slot.scratch)]
         return flags
+
+    def _private_tmp(self, slot: Slot) -> bool:
+        """Whether the slot's helper shows runs its own scratch dir in place of the host's /tmp,
+        /var/tmp, /dev/shm (needs root and the slot's tmpfs; the state dir must not sit below them)."""
+        state = str(slot.root)
+        return (self._isolate_network and slot.tmpfs
+                and not any(state == d or state.startswith(d + "/") for d in SHARED_TMP_DIRS))
 
     def _stop(self) -> None:
         for server in self._servers.values():
@@ -164,25 +198,24 @@ class LauncherSandbox(Sandbox):
         argv = [str(a) for a in request.command]
         return {"uid": slot.uid if slot.isolated_uid else None, "gid": slot.gid, "cwd": wd,
                 "env": sandbox_env(wd, request.env), "argv": argv, "rlimits": rlimits_dict(limits, slot),
+                "cgroup": slot.cgroup_files(),
                 "python": _python_plan(argv, wd) if self.in_process_python else None}
 
     def _execute(self, slot: Slot, workdir: Path, request: RunRequest, limits: Limits) -> RunResult:
         started = time.monotonic()
         message = self._plan(slot, workdir, request, limits)
-        server = self._server(slot)
         child_ends, parent_ends = make_pipes()
         try:
-            pid = server.submit(message, child_ends)
+            pid = self._submit(slot, message, child_ends)
         except (OSError, SandboxError) as exc:
             for fd in parent_ends:
                 os.close(fd)
-            server.close()
-            self._servers.pop(slot.index, None)
             return RunResult.failure(self.name, f"sandbox helper request failed: {exc}",
                                      time.monotonic() - started)
         finally:
             for fd in child_ends:
                 os.close(fd)
+        server = self._servers[slot.index]
         data = request.stdin.encode() if isinstance(request.stdin, str) else bytes(request.stdin)
         # No exit watch needed: the helper sweeps the uid as soon as the program exits, which closes
         # the pipes that leftover background children held.
@@ -193,18 +226,51 @@ class LauncherSandbox(Sandbox):
         try:
             done = server.result()
         except SandboxError as exc:
+            stopped = isinstance(exc, HelperTimeout)
+            if stopped:  # stopped or wedged: kill it (and whatever the run left) and start afresh
+                self._replace_server(slot)
+            duration = time.monotonic() - started
             if timed_out or truncated:  # we killed the helper with the run (warm bubblewrap): SIGKILL
-                return make_result(signal.SIGKILL, None, out, err, timed_out, truncated, limits,
-                                   time.monotonic() - started, self.name)
-            return RunResult.failure(self.name, str(exc), time.monotonic() - started)
+                return make_result(signal.SIGKILL, None, out, err, timed_out, truncated, limits, duration,
+                                   self.name)
+            if self.runs_reach_helper:
+                what = "stopped" if stopped else "killed"
+                return replace(make_result(signal.SIGKILL, None, out, err, False, False, limits, duration,
+                                           self.name),
+                               violation=f"the program {what} its sandbox helper (replaced)")
+            return RunResult.failure(self.name, str(exc), duration)
         return make_result(done["status"], None if self.via_launcher else done["cpu"], out, err, timed_out,
                            truncated, limits, time.monotonic() - started, self.name,
                            signal_from_code=self.via_launcher)
 
+    def _submit(self, slot: Slot, message: dict[str, Any], fds: list[int]) -> int:
+        """Hand a run to the slot's helper; a helper found dead or stuck is replaced and asked again
+        once (a broken helper must not cost a sample)."""
+        for attempt in range(2):
+            server = self._server(slot)
+            try:
+                return server.submit(message, fds)
+            except (OSError, SandboxError):
+                self._replace_server(slot)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _replace_server(self, slot: Slot) -> None:
+        """Drop the slot's helper (killing it and the slot's processes); the next run starts one."""
+        server = self._servers.pop(slot.index, None)
+        slot.kill_all()
+        if server is not None:
+            if server.proc is not None and server.proc.poll() is None:
+                server.proc.kill()
+            server.close()
+
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
-        # The helper already killed everything the slot uid ran, right when the program exited.
+        # The helper already killed everything the slot uid ran, right when the program exited, and
+        # emptied its private /tmp; only without one do the host's shared temp dirs need a sweep.
         remove_tree(workdir)
-        slot.clean_shared_tmp()
+        if not self._private_tmp(slot):
+            slot.clean_shared_tmp()
 
 
 def rlimits_dict(limits: Limits, slot: Slot, extra_processes: int = 0) -> dict[str, int]:

@@ -19,15 +19,35 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+from .cgroups import SlotCgroup
+from .execution import MS_NODEV, MS_NOSUID, MS_REMOUNT, is_mount_point, mount, unmount
+
+if TYPE_CHECKING:
+    from .types import Limits
 
 #: First uid handed to untrusted code; far above regular users (1000+) and system users.
 UID_BASE = int(os.environ.get("REWARDKIT_SANDBOX_UID_BASE", "61000"))
 UID_RANGE = 4000
+
+
+def _default_state_dir() -> Path:
+    if os.environ.get("REWARDKIT_SANDBOX_DIR"):
+        return Path(os.environ["REWARDKIT_SANDBOX_DIR"])
+    if os.geteuid() == 0:  # outside /tmp: the runs get a private /tmp on top of the host's
+        return Path("/run/rewardkit-sandbox" if os.path.isdir("/run") else "/var/lib/rewardkit-sandbox")
+    return Path(f"/tmp/rewardkit-sandbox-{os.getuid()}")
+
+
 #: Root-owned state: the uid leases and the slots' work dirs.
-STATE_DIR = Path(os.environ.get("REWARDKIT_SANDBOX_DIR", "/tmp/rewardkit-sandbox"))
-#: World-writable places a process-backend run could write to outside its work dir; cleaned per run.
-SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+STATE_DIR = _default_state_dir()
+#: World-writable places of the host. The process/forkserver helpers cover them with the slot's
+#: own scratch dir (a private mount namespace); without root they are swept after each run.
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+#: Memory the slot's cgroup allows on top of ``Limits.memory_mb`` (the helper, bwrap's own processes).
+CGROUP_HEADROOM_MB = 64
+_MB = 1024 * 1024
 #: File timestamps come from a clock that ticks every few ms; allow a generous margin.
 _COARSE_CLOCK_NS = 50_000_000
 
@@ -58,6 +78,32 @@ class Slot:
     _counter: int = field(default=0)
     _tmp_mtimes: dict[str, int] = field(default_factory=dict)
     _run_started: int = 0
+    #: Memory, task and CPU bounds for everything the slot's runs start (None: rlimits only).
+    cgroup: SlotCgroup | None = None
+    #: ``root`` is a size-limited tmpfs: the slot's total disk is bounded.
+    tmpfs: bool = False
+    _applied: tuple[float, ...] | None = None
+
+    @property
+    def scratch(self) -> Path:
+        """The slot's private /tmp (and /dev/shm...), on its tmpfs, emptied after every run."""
+        return self.root / "scratch"
+
+    def apply(self, limits: "Limits", extra_tasks: int = 0) -> None:
+        """Set the slot's aggregate bounds for the next run (only what changed is written)."""
+        key = (limits.memory_mb, limits.processes + extra_tasks, limits.cpus, limits.disk_mb)
+        if key == self._applied:
+            return
+        if self.cgroup is not None:
+            self.cgroup.set_limits((limits.memory_mb + CGROUP_HEADROOM_MB) * _MB,
+                                   limits.processes + extra_tasks, limits.cpus)
+        if self.tmpfs:
+            mount("tmpfs", str(self.root), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV,
+                  f"size={int(limits.disk_mb)}m,mode=0711")
+        self._applied = key
+
+    def cgroup_files(self) -> list[str]:
+        return self.cgroup.procs_files() if self.cgroup is not None else []
 
     def new_workdir(self) -> Path:
         """A fresh, empty directory owned by the slot uid (mode 0700: other slots cannot look in)."""
@@ -115,7 +161,12 @@ class Slot:
                 pass
 
     def release(self) -> None:
+        if self.tmpfs:
+            unmount(str(self.root))
+            self.tmpfs = False
         remove_tree(self.root)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing drops the flock: the uid is free for others
             self._lock_fd = None
@@ -206,8 +257,18 @@ def lease_slots(count: int, name: str) -> list[Slot]:
             slot = Slot(i, uid, uid, root, isolated_uid=True, _lock_fd=fd)
             slots.append(slot)
             kill_uid(uid)  # a crashed previous owner may have left processes behind
+            if is_mount_point(str(root)):
+                unmount(str(root))
             remove_tree(root)
             root.mkdir(mode=0o711)
+            try:  # the slot's disk: a tmpfs whose size is Limits.disk_mb (set per run by apply)
+                mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=0711")
+                slot.tmpfs = True
+            except OSError:
+                pass
+            slot.scratch.mkdir(mode=0o700)
+            os.chown(slot.scratch, uid, uid)
+            slot.cgroup = SlotCgroup.create(f"{uid}")
         return slots
     except BaseException:
         for slot in slots:

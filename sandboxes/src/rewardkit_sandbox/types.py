@@ -10,10 +10,13 @@ from typing import Mapping, Sequence
 class Limits:
     """Resource bounds for one run. Every backend enforces all of them.
 
-    ``cpu_seconds`` is CPU time (RLIMIT_CPU), ``wall_seconds`` the real-time deadline after which the
-    whole run is killed; ``memory_mb`` bounds the address space (RLIMIT_AS; in docker also the
-    container's memory cgroup); ``processes`` bounds processes+threads of the run (RLIMIT_NPROC on a
-    dedicated uid, so it holds a fork bomb); ``output_bytes`` caps each of stdout and stderr.
+    Per process: ``cpu_seconds`` of CPU time (RLIMIT_CPU), ``memory_mb`` of address space
+    (RLIMIT_AS), ``file_size_mb`` per file, ``open_files``. For the whole run, whatever it forks:
+    ``wall_seconds`` (then everything is killed), ``memory_mb`` of memory in total, ``processes``
+    (processes + threads: RLIMIT_NPROC on a dedicated uid, and the run's cgroup), ``disk_mb`` written
+    in total (the work dir, ``/tmp`` and ``/dev/shm`` live on a size-limited tmpfs), ``cpus`` cores
+    at most (so CPU time in total <= ``cpus * wall_seconds``), ``output_bytes`` per stdout/stderr.
+    The totals need root and cgroups (see ``Sandbox.aggregate_limits``); docker always has them.
     """
 
     cpu_seconds: float = 10
@@ -23,10 +26,12 @@ class Limits:
     open_files: int = 64
     processes: int = 32
     output_bytes: int = 1_000_000
+    disk_mb: int = 256
+    cpus: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("cpu_seconds", "wall_seconds", "memory_mb", "file_size_mb", "open_files", "processes",
-                     "output_bytes"):
+                     "output_bytes", "disk_mb", "cpus"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")

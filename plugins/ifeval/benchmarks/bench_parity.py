@@ -57,7 +57,10 @@ def report(name: str, items: list[tuple[dict, str]], splitters: list[str]) -> No
         for (mode, iid), n in sorted(kinds.items()):
             d = examples[(mode, iid)]
             text = d.response[:90].replace("\n", "\\n")
-            print(f"    {mode:<6} {iid}: {n}x, e.g. key {d.key} ours={d.ours} ref={d.reference} {d.kwargs} {text!r}")
+            print(
+                f"    {mode:<6} {iid}: {n}x, e.g. key {d.key} ours={d.ours} ref={d.reference} "
+                f"{d.kwargs} {text!r}"
+            )
 
 
 def main() -> None:

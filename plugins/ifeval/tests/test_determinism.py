@@ -25,7 +25,9 @@ from rewardkit.testing import make_sample
 reward = RewardKit().registry.reward("ifeval.instructions")
 out = []
 for item in json.load(sys.stdin):
-    sample = make_sample(item["response"], item["prompt"], instruction_id_list=item["ids"], kwargs=item["kwargs"])
+    sample = make_sample(
+        item["response"], item["prompt"], instruction_id_list=item["ids"], kwargs=item["kwargs"]
+    )
     out.append({mode: reward.score([sample], {"mode": mode})[0].details["instructions"]
                 for mode in ("strict", "loose")})
 json.dump(out, sys.stdout)
@@ -37,7 +39,12 @@ def items(realistic_responses: list[tuple[int, str]]) -> list[dict[str, Any]]:
     with (shared_data_dir() / "ifeval" / "input_data.jsonl").open(encoding="utf-8") as f:
         rows = {row["key"]: row for row in map(json.loads, f)}
     out = [
-        {"prompt": rows[k]["prompt"], "response": text, "ids": rows[k]["instruction_id_list"], "kwargs": rows[k]["kwargs"]}
+        {
+            "prompt": rows[k]["prompt"],
+            "response": text,
+            "ids": rows[k]["instruction_id_list"],
+            "kwargs": rows[k]["kwargs"],
+        }
         for k, text in realistic_responses
     ]
     # short answers whose language langdetect is unsure of
@@ -54,10 +61,11 @@ def _score(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     reward = RewardKit().registry.reward("ifeval.instructions")
     out = []
     for item in items:
-        sample = make_sample(item["response"], item["prompt"], instruction_id_list=item["ids"], kwargs=item["kwargs"])
-        out.append(
-            {mode: reward.score([sample], {"mode": mode})[0].details["instructions"] for mode in ("strict", "loose")}
+        sample = make_sample(
+            item["response"], item["prompt"], instruction_id_list=item["ids"], kwargs=item["kwargs"]
         )
+        scores = {mode: reward.score([sample], {"mode": mode})[0] for mode in ("strict", "loose")}
+        out.append({mode: score.details["instructions"] for mode, score in scores.items()})
     return out
 
 

@@ -319,7 +319,12 @@ NTH = "length_constraints:nth_paragraph_first_word"
         # four line breaks leave an empty piece: it is not counted as a paragraph, but it still
         # takes a place in the numbering, so paragraph 2 is the empty piece
         ("Intro.\n\n\n\nBonus points.", {"first_word": "bonus"}, False, False),
-        ("Intro.\n\n\n\nBonus points.\n\nMore.", {"first_word": "bonus", "num_paragraphs": 3, "nth_paragraph": 3}, True, True),
+        (
+            "Intro.\n\n\n\nBonus points.\n\nMore.",
+            {"first_word": "bonus", "num_paragraphs": 3, "nth_paragraph": 3},
+            True,
+            True,
+        ),
         # the count must be exact (loose mode's variant without the last line has two)
         ("Intro.\n\nBonus points.\n\nMore.", {"first_word": "bonus"}, False, True),
     ],

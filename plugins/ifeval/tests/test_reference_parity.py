@@ -60,7 +60,9 @@ def test_hand_written_responses_agree_exactly(
     assert report.prompts == {"strict": (m, m), "loose": (m, m)}
 
 
-def test_built_responses_agree_but_for_the_documented_deviation(ifeval_rows: dict[int, dict[str, Any]]) -> None:
+def test_built_responses_agree_but_for_the_documented_deviation(
+    ifeval_rows: dict[int, dict[str, Any]],
+) -> None:
     data = list(ifeval_rows.values())
     by_prompt = {row["prompt"]: row for row in data}
     items = [(by_prompt[r["prompt"]], r["completion"]) for r in built_rows(data)]

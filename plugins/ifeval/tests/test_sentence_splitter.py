@@ -9,7 +9,10 @@ from rewardkit.testing import score_one
 from rewardkit_ifeval import InstructionArgsError, evaluate, follows
 from rewardkit_ifeval.text import SENTENCE_SPLITTERS, capital_words, sentences, word_tokens
 
-SONG = "We need a place to swing and slide\nA jungle gym that's ten feet wide\nThe old one's rusty, creaks and groans"
+SONG = (
+    "We need a place to swing and slide\nA jungle gym that's ten feet wide\n"
+    "The old one's rusty, creaks and groans"
+)
 LESS_THAN_2 = ("length_constraints:number_sentences", {"num_sentences": 2, "relation": "less than"})
 
 
@@ -22,7 +25,10 @@ def test_punkt_is_the_default_and_counts_full_stops_not_lines() -> None:
 
 
 def test_punkt_knows_english_abbreviations() -> None:
-    text = "Dr. Smith met Mr. Jones at the embassy at 3 p.m. on Friday. They talked about trade. Then they left!"
+    text = (
+        "Dr. Smith met Mr. Jones at the embassy at 3 p.m. on Friday. They talked about trade. "
+        "Then they left!"
+    )
     assert sentences(text) == [
         "Dr. Smith met Mr. Jones at the embassy at 3 p.m. on Friday.",
         "They talked about trade.",

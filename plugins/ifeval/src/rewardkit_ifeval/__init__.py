@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .checkers import INSTRUCTIONS, Instruction
 from .evaluate import Verdicts, evaluate, follows, loose_variants
-from .text import InstructionArgsError
+from .text import SENTENCE_SPLITTERS, InstructionArgsError
 from .tulu3 import FUNCTIONS as TULU3_FUNCTIONS
 from .tulu3 import parse_ground_truth
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "INSTRUCTIONS",
+    "SENTENCE_SPLITTERS",
     "Instruction",
     "InstructionArgsError",
     "TULU3_FUNCTIONS",

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .evaluate import MODES, Mode, evaluate, loose_variants
@@ -150,16 +150,17 @@ def parity(
     counts = {mode: [0, 0, 0, 0] for mode in modes}
     for row, response in items:
         ids, kwargs = row["instruction_id_list"], row["kwargs"]
-        for mode in modes:
-            ours = evaluate(response, ids, kwargs, mode, sentence_splitter=sentence_splitter).followed  # type: ignore[arg-type]
-            ref = reference_verdicts(response, ids, kwargs, row["prompt"], mode)  # type: ignore[arg-type]
-            c = counts[mode]
+        for name in modes:
+            mode = cast(Mode, name)
+            ours = evaluate(response, ids, kwargs, mode, sentence_splitter=sentence_splitter).followed
+            ref = reference_verdicts(response, ids, kwargs, row["prompt"], mode)
+            c = counts[name]
             c[0] += sum(a == b for a, b in zip(ours, ref))
             c[1] += len(ours)
             c[2] += all(ours) == all(ref)
             c[3] += 1
             out.disagreements.extend(
-                Disagreement(row.get("key"), iid, kw or {}, mode, a, b, response)
+                Disagreement(row.get("key"), iid, kw or {}, name, a, b, response)
                 for iid, kw, a, b in zip(ids, kwargs, ours, ref)
                 if a != b
             )

@@ -184,8 +184,8 @@ LANGDETECT_SEED = 0
 @lru_cache(maxsize=1)
 def _language_detector_factory() -> Any:
     """A langdetect factory of our own (its profiles ship inside the wheel), seeded, so that no
-    other user of langdetect's global factory can change our verdicts. lru_cache runs it once
-    even when threads race (its lock)."""
+    other user of langdetect's global factory can change our verdicts. (Threads racing on the
+    first call may each build one; every one is seeded alike.)"""
     from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
     factory = DetectorFactory()

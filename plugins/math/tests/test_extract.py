@@ -68,3 +68,65 @@ def test_resolve_orders_and_rejects_unknown_names():
     assert extract.extract("nothing", ("boxed",)) == (None, None)
     with pytest.raises(RewardParamsError, match="boxed"):
         extract.resolve("boxes")
+
+
+def test_final_boxes_reads_a_run_of_boxes_as_one_list():
+    from rewardkit_math.extract import final_boxes
+
+    assert final_boxes(r"The roots are $\boxed{1}$, $\boxed{2}$, and $\boxed{3}$.") == "1, 2, 3"
+    assert final_boxes(r"$\boxed{1}, \boxed{234}$") == "1, 234"  # a list, never the number 1,234
+    assert final_boxes(r"\boxed{5}, \boxed{5}") == "5"  # the same box twice is one answer
+    far = r"First \boxed{4}. That was wrong: redoing the whole computation carefully from the top, \boxed{5}"
+    assert final_boxes(far) == "5"  # far apart and no separator: the last box alone
+    assert final_boxes(r"\boxed{\boxed{5}}") == "5"
+    assert final_boxes(r"\boxed{4} ... wait, \boxed{5") == "4"
+    assert final_boxes(r"so $\boxed 12$") == "12"
+    assert final_boxes("no box") is None
+
+
+def test_final_boxes_is_linear_on_box_spam():
+    from rewardkit_math.extract import final_boxes
+
+    spam = "".join(f"\\boxed{{{i}}}, " for i in range(50_000))
+    assert final_boxes(spam).count(",") == 49_999  # one (long, later guarded) list, built in one pass
+    assert final_boxes("\\boxed{" * 3000 + "1" + "}" * 3000) == "1"
+
+
+def test_minerva_sentence_and_answer_cues():
+    from rewardkit_math.extract import minerva
+
+    text = "Work \\boxed{4}\nFinal Answer: The final answer is $\\frac{1}{2}$. I hope it is correct."
+    assert minerva(text) == "\\frac{1}{2}"
+    assert minerva("The final answer is 7. I hope it is correct.") == "7"
+    assert minerva("The final answer is 7.") is None  # only the full sentence (answer_is reads this one)
+    assert answer_is(text) == "\\frac{1}{2}"  # the innermost cue on the line
+    assert answer_is("We are done.\n\n**Final answer:** $5$") == "5"
+    assert answer_is("The answer isn't 8, let me recount.") is None  # "isn't" is no cue
+    assert answer_is("Recall that the answer is an integer between one and ten.") is None  # prose, no math
+    assert answer_is("The answer is $5$ and the sum is $7$.") == "5"  # the first formula after the cue
+    assert answer_is("The answer is $1$, $2$, and $3$.") == "$1$ and $2$ and $3$"  # a list, as math-verify joins it
+    assert answer_is("The answer is $\\$5$ each.") == "\\$5"
+
+
+def test_strip_math_delimiters_only_strips_one_span():
+    from rewardkit_math.extract import strip_math_delimiters
+
+    assert strip_math_delimiters("$x^2$") == "x^2"
+    assert strip_math_delimiters("\\(x\\)") == "x"
+    assert strip_math_delimiters("$$\\frac{1}{2}$$") == "\\frac{1}{2}"
+    assert strip_math_delimiters("$5$ dollars") == "5"
+    assert strip_math_delimiters("$1$ and $2$") == "$1$ and $2$"
+
+
+def test_last_formula_is_what_math_verify_reads_first_or_none():
+    from rewardkit_math.extract import last_formula
+
+    assert last_formula("Putting it together we obtain\n\\[ \\frac{1}{8} \\]") == "\\frac{1}{8}"
+    assert last_formula("Hence $D = (0, 1)$.") == "D = (0, 1)"
+    # anything math-verify ranks higher, or reads differently, is left to math-verify itself
+    assert last_formula("The answer: $5$") is None  # an answer cue
+    assert last_formula("so $\\boxed{5}$ then $6$") is None  # a box
+    assert last_formula("Thus $x = 5$ after 3 tries") is None  # a number after it
+    assert last_formula("the roots are $1$ and $2$") is None  # a list of formulas
+    assert last_formula("so $50$%") is None  # a percentage
+    assert last_formula("no formula") is None

@@ -48,13 +48,20 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer to check that is not one expression: ``whole=True`` marks a whole completion for
-    math-verify's own extraction (in a worker, under the deadline), with ``fallback`` (an answer
-    string, e.g. the last number) checked instead when math-verify finds nothing in it."""
+    """An answer with more to it than one string (plain strings are one extracted expression).
+
+    ``whole=True``: ``text`` is a whole completion for math-verify's own extraction (in a worker,
+    under the deadline); ``fallback`` (an answer string, e.g. the last number) is checked instead
+    when math-verify finds nothing in it. ``whole=False``: ``text`` is the formula math-verify would
+    try first in ``completion``; when it does not parse, ``completion`` is read whole instead (as
+    math-verify moves on to the formula before it). Only ``text`` and ``whole`` tell answers apart:
+    equal formulas from different completions are checked once.
+    """
 
     text: str
     whole: bool = True
-    fallback: str | None = None
+    fallback: str | None = field(default=None, compare=False)
+    completion: str | None = field(default=None, compare=False)
 
 
 # -- counters: unscorable golds, timeouts and guard rejections are counted, not hidden ------------
@@ -123,9 +130,9 @@ def fast_verdict(gold: str, answer: str) -> Verdict | None:
 
 def _worker_answer(answer: str | Answer) -> tuple[str, bool, str | None]:
     """(text, whole, fallback) as :func:`equivalence.check_group` takes them."""
-    if isinstance(answer, Answer):
-        return answer.text, answer.whole, answer.fallback and _for_sympy(answer.fallback)
-    return _for_sympy(answer), False, None
+    if isinstance(answer, Answer) and answer.whole:
+        return answer.text, True, answer.fallback and _for_sympy(answer.fallback)
+    return _for_sympy(answer if isinstance(answer, str) else answer.text), False, None
 
 
 def _for_sympy(text: str) -> str:
@@ -220,10 +227,12 @@ def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]], config: CheckerConf
     slow: list[tuple[str, str | Answer]] = []
     for gold, answer in unique:
         verdict = None
-        if isinstance(answer, str):  # a whole completion has no fast path: math-verify must read it first
-            verdict = fast_verdict(gold, answer) if config.fast_path else None
+        # A whole completion has no fast path: math-verify must read it first.
+        text = answer if isinstance(answer, str) else None if answer.whole else answer.text
+        if text is not None:
+            verdict = fast_verdict(gold, text) if config.fast_path else None
             if verdict is None:
-                why = guards.unsafe_reason(answer, max_chars=config.max_answer_chars)
+                why = guards.unsafe_reason(text, max_chars=config.max_answer_chars)
                 if why is not None:
                     verdict = Verdict(False, "guard", {"rejected": why})
         if verdict is None:
@@ -235,7 +244,16 @@ def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]], config: CheckerConf
         for pair, verdict in zip(slow, _run_slow(slow, config)):
             unique[pair] = verdict
             _count(f"check:{verdict.how}")
-    return [unique[p] for p in pairs]  # type: ignore[misc]
+    verdicts: list[Verdict] = [unique[p] for p in pairs]  # type: ignore[misc]
+    # A formula that did not parse: math-verify would go on to read the rest of its completion.
+    redo = [k for k, (_, answer) in enumerate(pairs) if isinstance(answer, Answer) and answer.completion
+            and verdicts[k].details.get("unparsed")]
+    if redo:
+        again = [(pairs[k][0], Answer(pairs[k][1].completion, fallback=pairs[k][1].fallback))  # type: ignore[union-attr]
+                 for k in redo]
+        for k, verdict in zip(redo, check_pairs(again, config)):
+            verdicts[k] = verdict
+    return verdicts
 
 
 #: Per-answer allowance in a group call's backstop deadline (legit checks take milliseconds).

@@ -127,8 +127,8 @@ def check(gold: str, answer: str, fast: bool = True, whole: bool = False,
     if whole:
         answer_parsed = parse_completion(answer)
         if answer_parsed:
-            extracted = answer_parsed[-1] if isinstance(answer_parsed[-1], str) else str(answer_parsed[0])
-            extra = {"extracted": extracted}
+            # what math-verify read (its raw string may belong to an earlier match that did not parse)
+            extra = {"extracted": str(answer_parsed[0])}
         elif fallback:
             answer_parsed, extra = parse_expression(fallback), {"extracted": fallback, "fallback": True}
         why = guards.unsafe_reason(extra["extracted"]) if extra else None
@@ -139,6 +139,8 @@ def check(gold: str, answer: str, fast: bool = True, whole: bool = False,
         answer_parsed = parse_expression(answer)
     out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None,
            **extra}
+    if all(isinstance(x, str) for x in answer_parsed):
+        out["unparsed"] = True  # no sympy object, at most math-verify's raw string
     if not answer_parsed:
         return {"equal": False, **out}
     if fast and gold_parsed[-1] != answer_parsed[-1] and clearly_different(gold_parsed[0], answer_parsed[0]):

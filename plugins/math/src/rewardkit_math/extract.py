@@ -13,6 +13,7 @@ milliseconds. They are registered as parsers (``math.boxed`` ...) for other plug
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
@@ -146,6 +147,8 @@ _TRAILING = re.compile(r"[.\s]+$")
 # Anything that can be part of a math answer; prose has none of these.
 _MATHY = re.compile(r"[\d$\\=^_{}()\[\]<>+\-*/|]")
 _WORD = re.compile(r"[A-Za-z]{2,}")
+#: How far a display formula opened right after an answer cue may run.
+_MAX_DISPLAY_CHARS = 2000
 
 
 # Math spans after a cue: $$...$$, $...$, \(...\), \[...\] (an escaped \$ is a currency sign).
@@ -187,14 +190,23 @@ def answer_is(text: str) -> str | None:
         pass
     if last is None:
         return None
-    content = last.group(1)
+    start, end = last.span(1)
     while True:  # the innermost cue on the line: "Final Answer: The final answer is $X$"
         inner = None
-        for inner in _ANSWER_IS.finditer(content):
+        for inner in _ANSWER_IS.finditer(text, start, end):
             pass
         if inner is None:
             break
-        content = inner.group(1)
+        start, end = inner.span(1)
+    content = text[start:end]
+    opened = content.lstrip()
+    for left, right in (("\\[", "\\]"), ("$$", "$$")):
+        # "our answer: \[" with the formula on the next lines: take the display whole
+        if opened.startswith(left) and right not in opened[len(left) :]:
+            close = text.find(right, end, end + _MAX_DISPLAY_CHARS)
+            if close >= 0:
+                content = text[start : close + len(right)]
+            break
     content = _HOPE.sub("", content)
     if not _MATHY.search(content) and len(_WORD.findall(content)) >= 3:
         return None
@@ -263,6 +275,44 @@ def strip_math_delimiters(s: str) -> str:
         if m:
             return m.group(1).strip()
     return s
+
+
+# Every pattern math-verify ranks above "the last formula" needs one of these words in the text.
+_MATH_VERIFY_CUES = re.compile(r"answer|\\boxed|\\fbox", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=1)
+def _formula_regex() -> "re.Pattern[str]":
+    from math_verify import LatexExtractionConfig
+    from math_verify.parser import lazy_latex_regex
+
+    (pattern,) = [p for p, priority in lazy_latex_regex(LatexExtractionConfig()) if priority == 300]
+    return pattern
+
+
+def last_formula(text: str) -> str | None:
+    """The formula math-verify's own extraction tries first in ``text``, when that is plainly its last
+    formula: no "answer" cue and no box anywhere (its higher-priority patterns), no digit after the
+    formula (its plain-number pattern would end later), one formula rather than a list joined by
+    "and", and no percent sign. Found with math-verify's own regex; None means "ask math-verify".
+
+    ``math.accuracy`` checks this formula like any extracted answer (deduplicated, with the fast
+    paths) and reads the whole completion with math-verify only if it does not parse, as math-verify
+    then moves on to the formula before it.
+    """
+    if _MATH_VERIFY_CUES.search(text):
+        return None
+    last = None
+    for last in _formula_regex().finditer(text):
+        pass
+    if last is None or _DIGIT.search(text, last.end()):
+        return None
+    found = {name: value for name, value in last.groupdict().items() if value}
+    latex = [name for name in found if "_latex" in name]
+    if len(latex) != 1 or any(name.endswith("percent") for name in found):
+        return None
+    return found[latex[0]].strip() or None
 
 
 EXTRACTORS: dict[str, Extractor] = {

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
-from . import checker
+from . import checker, equivalence
 from . import extract as extraction
 from .numbers import to_number
 
@@ -90,11 +90,18 @@ def accuracy(
             results[i] = Score(0.0, reason="no answer found", details=details)
             continue
         if how == extraction.MATH_VERIFY:
-            # No cue, box or tag: math-verify's own extraction reads the completion (in the worker,
-            # under the deadline); the extractors after it in ``order`` are its fallback.
+            # No cue, box or tag: what math-verify's own extraction reads (the extractors after it in
+            # ``order`` are its fallback). Its plain last formula is checked as an answer; anything
+            # else is read by math-verify itself in the worker, under the deadline.
+            tail = text[-equivalence.WHOLE_TEXT_CHARS :]
             fallback, _ = extraction.extract(text, order[order.index(how) + 1 :])
-            answer = checker.Answer(text, fallback=fallback)
-            details["extracted"] = None  # the worker reports what math-verify extracted
+            formula = extraction.last_formula(tail)
+            if formula is not None:
+                answer = checker.Answer(formula, whole=False, fallback=fallback, completion=tail)
+                details["extracted"] = formula
+            else:
+                answer = checker.Answer(tail, fallback=fallback)
+                details["extracted"] = None  # the worker reports what math-verify extracted
         pairs.append((gold, answer))
         where.append((i, details))
     for (i, details), verdict in zip(where, checker.check_pairs(pairs, config)):

@@ -30,6 +30,9 @@ PATHOLOGICAL = [
     "<answer>" * 125_000,  # a lazy <answer>(.*?)</answer> regex is quadratic on this
     "\\boxed{" * 125_000,
     "the final answer is " * 50_000,
+    "".join(f"\\boxed{{{i}}}, " for i in range(100_000)),  # box spam: one long list, guarded
+    "<answer>" + "$a" * 300_000 + "</answer>",
+    "we obtain " + "$x$ and " * 100_000 + "\\[ 7 \\]",  # no cue: math-verify's own regexes on a long text
 ]
 
 

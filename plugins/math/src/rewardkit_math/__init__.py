@@ -6,12 +6,13 @@ Rewards: ``math.accuracy`` (math-verify + sympy equivalence), ``math.gsm8k`` (nu
 
 from __future__ import annotations
 
-from .checker import CheckerConfig, Verdict, check_pairs, close_executors, reset_stats, stats
-from .extract import answer_is, answer_tag, boxed, hashes, last_number
+from .checker import Answer, CheckerConfig, Verdict, check_pairs, close_executors, reset_stats, stats
+from .extract import answer_is, answer_tag, boxed, final_boxes, hashes, last_formula, last_number, minerva
 from .numbers import to_number
 from .rewards import accuracy, gold_text, gsm8k, multiple_choice
 
 __all__ = [
+    "Answer",
     "CheckerConfig",
     "Verdict",
     "accuracy",
@@ -20,10 +21,13 @@ __all__ = [
     "boxed",
     "check_pairs",
     "close_executors",
+    "final_boxes",
     "gold_text",
     "gsm8k",
     "hashes",
+    "last_formula",
     "last_number",
+    "minerva",
     "multiple_choice",
     "reset_stats",
     "stats",

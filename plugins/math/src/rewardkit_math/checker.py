@@ -128,7 +128,7 @@ def fast_verdict(gold: str, answer: str) -> Verdict | None:
     return None
 
 
-def _worker_answer(answer: str | Answer) -> tuple[str, bool, str | None]:
+def _worker_answer(answer: str | Answer) -> WorkerAnswer:
     """(text, whole, fallback) as :func:`equivalence.check_group` takes them."""
     if isinstance(answer, Answer) and answer.whole:
         return answer.text, True, answer.fallback and _for_sympy(answer.fallback)
@@ -216,7 +216,12 @@ class CheckerConfig:
     fast_path: bool = True
 
 
-def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]], config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
+#: What the workers get for one answer: (text, whole completion?, fallback answer).
+WorkerAnswer = tuple[str, bool, "str | None"]
+
+
+def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]],
+                config: CheckerConfig = CheckerConfig()) -> list[Verdict]:
     """Verdicts for (gold, answer) pairs, in order; an answer is a string (one expression) or an
     :class:`Answer` (a whole completion for math-verify to read). Never raises for bad input. Each
     distinct sympy check is cut off after ``config.timeout`` seconds inside its worker; a worker stuck
@@ -246,12 +251,11 @@ def check_pairs(pairs: Sequence[tuple[str, "str | Answer"]], config: CheckerConf
             _count(f"check:{verdict.how}")
     verdicts: list[Verdict] = [unique[p] for p in pairs]  # type: ignore[misc]
     # A formula that did not parse: math-verify would go on to read the rest of its completion.
-    redo = [k for k, (_, answer) in enumerate(pairs) if isinstance(answer, Answer) and answer.completion
-            and verdicts[k].details.get("unparsed")]
+    redo: list[tuple[int, str, Answer]] = [
+        (k, gold, Answer(answer.completion, fallback=answer.fallback)) for k, (gold, answer) in enumerate(pairs)
+        if isinstance(answer, Answer) and answer.completion and verdicts[k].details.get("unparsed")]
     if redo:
-        again = [(pairs[k][0], Answer(pairs[k][1].completion, fallback=pairs[k][1].fallback))  # type: ignore[union-attr]
-                 for k in redo]
-        for k, verdict in zip(redo, check_pairs(again, config)):
+        for (k, _, _), verdict in zip(redo, check_pairs([(gold, whole) for _, gold, whole in redo], config)):
             verdicts[k] = verdict
     return verdicts
 
@@ -262,7 +266,7 @@ _GROUP_ALLOWANCE = 0.25
 _BACKSTOP_GRACE = 2.0
 
 
-def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdict]:
+def _run_slow(slow: list[tuple[str, str | Answer]], config: CheckerConfig) -> list[Verdict]:
     kind = resolve_executor(config.executor)
     args = [(_for_sympy(g), _worker_answer(a)) for g, a in slow]
     if kind == "inline":
@@ -285,7 +289,7 @@ def _run_slow(slow: list[tuple[str, str]], config: CheckerConfig) -> list[Verdic
     return verdicts
 
 
-def _run_pool(kind: str, args: list[tuple[str, tuple[str, bool, str | None]]], config: CheckerConfig) -> list[equivalence.Result]:
+def _run_pool(kind: str, args: list[tuple[str, WorkerAnswer]], config: CheckerConfig) -> list[equivalence.Result]:
     """One call per gold (parsed once, each answer under its own in-worker deadline); a call the
     parent had to kill (a hang in C code) is retried pair by pair under the plain deadline."""
     workers = config.workers or default_workers()

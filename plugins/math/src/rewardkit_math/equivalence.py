@@ -137,8 +137,8 @@ def check(gold: str, answer: str, fast: bool = True, whole: bool = False,
                     "answer_parsed": None, **extra}
     else:
         answer_parsed = parse_expression(answer)
-    out = {"gold_parsed": str(gold_parsed[0]), "answer_parsed": str(answer_parsed[0]) if answer_parsed else None,
-           **extra}
+    out = {"gold_parsed": str(gold_parsed[0]),
+           "answer_parsed": str(answer_parsed[0]) if answer_parsed else None, **extra}
     if all(isinstance(x, str) for x in answer_parsed):
         out["unparsed"] = True  # no sympy object, at most math-verify's raw string
     if not answer_parsed:
@@ -199,7 +199,8 @@ def check_group(gold: str, answers: list[tuple[str, bool, "str | None"]], timeou
     """All distinct ``(answer, whole, fallback)`` to one gold in one call: the gold is parsed exactly
     once, and each answer gets its own ``timeout`` (SIGALRM: worker processes run calls on their main
     thread). The parent still kills the whole call if it overruns a backstop deadline (C code hangs)."""
-    return [check_with_alarm(gold, answer, timeout, fast, whole, fallback) for answer, whole, fallback in answers]
+    return [check_with_alarm(gold, answer, timeout, fast, whole, fallback)
+            for answer, whole, fallback in answers]
 
 
 def _address_space_mb() -> float | None:

@@ -141,7 +141,8 @@ def answer_tag(text: str) -> str | None:
 
 # "The answer is 5", "Final Answer: $x=2$", "the final answer is: \(3\pi\)"; the answer runs to the end of
 # the line. Bounded quantifiers keep this linear.
-_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is(?![\w'’])|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s{0,3}(?:is(?![\w'’])|:|=)\s{0,3}:?\s{0,3}([^\n]{1,500})",
+                        re.IGNORECASE)
 _HOPE = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 _TRAILING = re.compile(r"[.\s]+$")
 # Anything that can be part of a math answer; prose has none of these.

@@ -34,7 +34,7 @@ PATHOLOGICAL = [
     "<answer>" + "$a" * 300_000 + "</answer>",
     "we obtain " + "$x$ and " * 100_000 + "\\[ 7 \\]",  # no cue: math-verify's own regexes on a long text
     "we obtain\n\\[ (10^{10})! \\]",  # no cue: the last formula, checked in a worker
-    "we obtain \\[ \\Gamma(10^{8}) \\] in 2 steps",  # no cue, a number after it: math-verify reads it whole
+    "To answer it, we obtain \\[ \\Gamma(10^{8}) \\]",  # "answer" but no cue of ours: math-verify reads it whole
 ]
 
 

@@ -72,6 +72,18 @@ def forkserver_sandbox() -> Sandbox:
     return open_sandbox("forkserver")
 
 
+@pytest.fixture(params=ALL_BACKENDS)
+def fresh_sandbox(request):
+    """A new one-worker sandbox of each backend, closed after the test: consecutive runs share
+    its only slot."""
+    backend, _, mode = request.param.partition("-")
+    problem = backend_problem(backend)
+    if problem:
+        pytest.skip(f"{backend} backend cannot run on this machine: {problem}")
+    with get_sandbox(backend, workers=1, limits=TEST_LIMITS, **({"mode": mode} if mode else {})) as sb:
+        yield sb
+
+
 @pytest.fixture(params=FS_ISOLATED)
 def isolated_sandbox(request) -> Sandbox:
     return open_sandbox(request.param)

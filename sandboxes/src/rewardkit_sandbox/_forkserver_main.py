@@ -277,13 +277,15 @@ def _empty(path):
                 pass
 
 
-def _remove_sysv_ipc():
-    """SysV shared memory, semaphores and message queues outlive processes: remove any left."""
+def _remove_sysv_ipc(uid):
+    """SysV shared memory, semaphores and message queues outlive processes: remove any left.
+    ``ipcrm`` runs as the run's uid (their owner): a container's root lacks CAP_IPC_OWNER."""
     for kind in ("shm", "sem", "msg"):
         try:
             with open("/proc/sysvipc/" + kind) as fh:
                 if len(fh.read().splitlines()) > 1:
-                    subprocess.run(["ipcrm", "--all=" + kind], capture_output=True)
+                    ids = {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+                    subprocess.run(["ipcrm", "--all=" + kind], capture_output=True, **ids)
         except OSError:
             pass
 
@@ -375,7 +377,7 @@ def main():
         for scratch in scratch_dirs:
             _empty(scratch)
         if private_ipc and not ipc_per_run:
-            _remove_sysv_ipc()
+            _remove_sysv_ipc(req["uid"])
         sock.sendall(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode() + b"\n")
 
 

@@ -85,6 +85,10 @@ class Sandbox(ABC):
     def _prepare_workdir(self, slot: Slot) -> Path:
         return slot.new_workdir()
 
+    def _apply_limits(self, slot: Slot, limits: Limits) -> None:
+        """Set the slot's aggregate bounds (cgroup, tmpfs size) for the next run."""
+        slot.apply(limits, self.helper_tasks)
+
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         """After every run: no process of the slot survives, its files are gone."""
         from .slots import remove_tree
@@ -118,7 +122,7 @@ class Sandbox(ABC):
         started = time.monotonic()
         workdir: Path | None = None
         try:
-            slot.apply(limits, self.helper_tasks)
+            self._apply_limits(slot, limits)
             workdir = self._prepare_workdir(slot)
             try:
                 write_files(workdir, request.files, slot)

@@ -103,6 +103,7 @@ class DockerSandbox(LauncherSandbox):
         self._image = self._image or ensure_image(self._client)
         self._containers: dict[int, Any] = {}
         self._init_pids: dict[int, int] = {}
+        self._applied: dict[int, tuple[float, ...]] = {}
         self._servers = {}
         self._isolate_network = False  # --network none already
         for slot in self._all_slots:
@@ -123,9 +124,9 @@ class DockerSandbox(LauncherSandbox):
         sock_dir = self._sock_dir(slot)
         remove_tree(sock_dir)
         sock_dir.mkdir(mode=0o700, parents=True)
-        # /work and /tmp: tmpfs mounts of Limits.disk_mb each (a run's disk in total is bounded by
-        # their sum, 2 x disk_mb, and by the memory cgroup that their pages are charged to)
-        tmpfs_opts = f"rw,exec,nosuid,nodev,size={int(limits.disk_mb)}m"
+        # /work: a tmpfs of Limits.disk_mb, /tmp and /dev/shm half that each (a run's disk in total
+        # is at most 2 x disk_mb, and the pages count against the container's memory cgroup too)
+        tmpfs_opts = "rw,exec,nosuid,nodev"
         container = self._client.containers.run(
             self._image, ["sleep", "2147483647"], name=name, detach=True, network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
@@ -133,10 +134,10 @@ class DockerSandbox(LauncherSandbox):
             cap_add=["SETUID", "SETGID"] if helper else None,
             volumes={str(sock_dir): {"bind": HELPER_DIR, "mode": "rw"}} if helper else None,
             mem_limit=f"{limits.memory_mb + 256}m", memswap_limit=f"{limits.memory_mb + 256}m",
-            pids_limit=int(limits.processes) + EXTRA_PIDS, shm_size=f"{max(16, limits.file_size_mb)}m",
-            nano_cpus=int(limits.cpus * 1e9),
-            tmpfs={WORKDIR: f"{tmpfs_opts},uid={slot.uid},gid={slot.gid},mode=0700",
-                   "/tmp": f"{tmpfs_opts},mode=1777"},
+            pids_limit=int(limits.processes) + EXTRA_PIDS, shm_size=f"{_half(limits.disk_mb)}m",
+            cpu_period=100_000, cpu_quota=int(limits.cpus * 100_000),
+            tmpfs={WORKDIR: f"{tmpfs_opts},size={int(limits.disk_mb)}m,uid={slot.uid},gid={slot.gid},mode=0700",
+                   "/tmp": f"{tmpfs_opts},size={_half(limits.disk_mb)}m,mode=1777"},
             # Docker grants an exec capabilities only when the container's user is root, so in helper
             # mode the idle init runs as root too (holding nothing but CAP_SETUID/CAP_SETGID).
             user="0:0" if helper else "65534:65534", working_dir=WORKDIR,
@@ -147,6 +148,22 @@ class DockerSandbox(LauncherSandbox):
         container.reload()
         self._containers[slot.index] = container
         self._init_pids[slot.index] = int(container.attrs["State"]["Pid"])
+        self._applied[slot.index] = _limits_key(limits)
+
+    def _apply_limits(self, slot: Slot, limits: Limits) -> None:
+        """A run's limits differ from the container's: update its cgroup and resize its tmpfs."""
+        key = _limits_key(limits)
+        if self._applied.get(slot.index) == key:
+            return
+        self._root(slot)  # (re)launches a dead container first
+        container = self._containers[slot.index]
+        memory = f"{limits.memory_mb + 256}m"
+        # (the pids limit stays the container's: the SDK cannot update it; RLIMIT_NPROC still applies)
+        container.update(mem_limit=memory, memswap_limit=memory, cpu_period=100_000,
+                         cpu_quota=int(limits.cpus * 100_000))
+        _resize_tmpfs(self._init_pids[slot.index], [(WORKDIR, int(limits.disk_mb)), ("/tmp", _half(limits.disk_mb)),
+                                                     ("/dev/shm", _half(limits.disk_mb))])
+        self._applied[slot.index] = key
 
     def _sock_dir(self, slot: Slot) -> Path:
         return STATE_DIR / f"docker-{slot.uid}"
@@ -228,6 +245,10 @@ class DockerSandbox(LauncherSandbox):
     def _prepare_workdir(self, slot: Slot) -> Path:
         return self._root(slot) / WORKDIR.lstrip("/")
 
+    @property
+    def aggregate_limits(self) -> bool:
+        return True  # the container's cgroup and tmpfs mounts
+
     def _cleanup(self, slot: Slot, workdir: Path) -> None:
         if self.mode == "exec":
             slot.kill_all()  # (the helper already swept the uid when the program exited)
@@ -288,6 +309,37 @@ class DockerSandbox(LauncherSandbox):
         status = (code & 0xFF) << 8  # a wait status; signal deaths come back as 128+N
         return make_result(status, None, out, err, timed_out, truncated, limits, time.monotonic() - started,
                            self.name, signal_from_code=True)
+
+
+def _resize_tmpfs(init_pid: int, sizes: list[tuple[str, int]]) -> None:
+    """Remount the container's tmpfs mounts with new sizes, from a child that enters its mount
+    namespace (the image has no ``mount`` binary to run there)."""
+    from .execution import MS_NODEV, MS_NOSUID, MS_REMOUNT, _libc, mount
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            fd = os.open(f"/proc/{init_pid}/ns/mnt", os.O_RDONLY)
+            if _libc().setns(fd, 0x00020000) == 0:  # CLONE_NEWNS
+                for target, size in sizes:
+                    noexec = 0x8 if target == "/dev/shm" else 0  # docker's /dev/shm is noexec
+                    mount("tmpfs", target, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV | noexec, f"size={size}m")
+                code = 0
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise SandboxError(f"could not resize the tmpfs mounts of the container (pid {init_pid})")
+
+
+def _half(mb: float) -> int:
+    return max(1, int(mb) // 2)
+
+
+def _limits_key(limits: Limits) -> tuple[float, ...]:
+    return (limits.memory_mb, limits.processes, limits.cpus, limits.disk_mb)
 
 
 def _alive(pid: int) -> bool:

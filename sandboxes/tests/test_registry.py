@@ -87,3 +87,18 @@ def test_a_dead_container_is_replaced(sandbox):
     results = sb.run_many([RunRequest(command=["python3", "-c", "print(3)"]) for _ in range(4)])
     assert all(r.ok and r.stdout == "3\n" for r in results), [r.error for r in results]
     assert sb._init_pids[slot.index] != old_pid
+
+
+def test_auto_never_falls_back_to_an_unisolated_backend(monkeypatch):
+    from rewardkit_sandbox.bubblewrap import BubblewrapSandbox
+    from rewardkit_sandbox.docker_backend import DockerSandbox
+
+    monkeypatch.setattr(BubblewrapSandbox, "unavailable_reason", classmethod(lambda cls: "bwrap is not installed"))
+    monkeypatch.setattr(DockerSandbox, "unavailable_reason", classmethod(lambda cls: "no Docker engine"))
+    monkeypatch.delenv("REWARDKIT_SANDBOX_ALLOW_PROCESS", raising=False)
+    with pytest.raises(SandboxError, match=r"apt-get install -y bubblewrap.*backend 'process' or 'forkserver'"):
+        resolve_backend("auto")
+    assert resolve_backend("process") == "process"  # an explicit choice still works
+    monkeypatch.setenv("REWARDKIT_SANDBOX_ALLOW_PROCESS", "1")
+    with pytest.warns(RuntimeWarning, match="trusted code only"):
+        assert resolve_backend("auto") == "process"

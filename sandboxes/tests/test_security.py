@@ -207,9 +207,6 @@ def _host_shm_ids() -> set[str]:
     return {line.split()[1] for line in out.splitlines() if line.startswith("0x")}
 
 
-# (docker mode="exec" has no in-container helper that could remove them; see the README.)
-@pytest.mark.parametrize("sandbox", ["process", "forkserver", "bubblewrap", "bubblewrap-per-run", "docker"],
-                         indirect=True)
 def test_sysv_ipc_objects_do_not_outlive_the_run(sandbox):
     host_before = _host_shm_ids()
     made = sandbox.run(["sh", "-c", "ipcmk -M 4096 && ipcs -m | grep -c 0x"])

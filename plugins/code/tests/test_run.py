@@ -162,6 +162,21 @@ def test_not_applicable_and_bad_params(p):
         unit_tests.score([make_sample("x")], {"per_test_timeout": 0})
 
 
+def test_a_recipe_without_an_isolating_sandbox_fails_at_validation(monkeypatch):
+    from rewardkit_sandbox.bubblewrap import BubblewrapSandbox
+    from rewardkit_sandbox.docker_backend import DockerSandbox
+
+    with pytest.raises(RewardParamsError, match="unknown sandbox backend 'nonexistent'"):
+        unit_tests.check_params({"backend": "nonexistent"})
+    monkeypatch.setattr(BubblewrapSandbox, "unavailable_reason", classmethod(lambda cls: "bwrap is not installed"))
+    monkeypatch.setattr(DockerSandbox, "unavailable_reason", classmethod(lambda cls: "no Docker engine"))
+    monkeypatch.delenv("REWARDKIT_SANDBOX_ALLOW_PROCESS", raising=False)
+    for reward in (unit_tests, syntax):
+        with pytest.raises(RewardParamsError, match="apt-get install -y bubblewrap"):
+            reward.check_params({})
+    unit_tests.check_params({"backend": "process"})  # trusted code, chosen explicitly
+
+
 def test_unknown_backend_is_a_recorded_error():
     s = he(["    return x + 1\n"], {"backend": "nonexistent"})[0]
     assert s.value is None and "unknown sandbox backend" in s.error

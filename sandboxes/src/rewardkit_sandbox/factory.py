@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Callable
 
 from .base import Sandbox, SandboxError
 from .types import Limits
 
-#: ``"auto"`` picks the first usable of these (strongest isolation that is still fast first).
-AUTO_ORDER = ("bubblewrap", "docker", "process")
+#: ``"auto"`` picks the first usable of these: the backends that hide the host's files and processes.
+AUTO_ORDER = ("bubblewrap", "docker")
+#: Set to 1 to let ``"auto"`` fall back to ``process`` (trusted code only) when neither is usable.
+ALLOW_PROCESS_ENV = "REWARDKIT_SANDBOX_ALLOW_PROCESS"
 
 
 def backend_classes() -> dict[str, type[Sandbox]]:
@@ -42,10 +46,24 @@ def resolve_backend(name: str = "auto") -> str:
     """The concrete backend ``name`` means here (``"auto"`` -> the best usable one)."""
     classes = backend_classes()
     if name == "auto":
+        reasons = {}
         for candidate in AUTO_ORDER:
-            if candidate in classes and classes[candidate].unavailable_reason() is None:
-                return candidate
-        return "process"
+            if candidate in classes:
+                reasons[candidate] = classes[candidate].unavailable_reason()
+                if reasons[candidate] is None:
+                    return candidate
+        why = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+        if os.environ.get(ALLOW_PROCESS_ENV) == "1":
+            warnings.warn(
+                f"rewardkit-sandbox: no isolating backend is usable ({why}); {ALLOW_PROCESS_ENV}=1 makes 'auto' "
+                f"run untrusted code with the 'process' backend, which can read the host's world-readable "
+                f"files. Do this for trusted code only.", RuntimeWarning, stacklevel=2)
+            return "process"
+        raise SandboxError(
+            f"no sandbox backend that isolates untrusted code is usable here ({why}). Install one: "
+            f"`apt-get install -y bubblewrap` (or `python -m rewardkit_sandbox.provision`, which also sets up "
+            f"docker). For trusted code only, choose backend 'process' or 'forkserver' explicitly, or set "
+            f"{ALLOW_PROCESS_ENV}=1 to let 'auto' fall back to 'process'.")
     if name not in classes:
         raise SandboxError(f"unknown sandbox backend {name!r}; choose one of {sorted(classes)} or 'auto'")
     return name

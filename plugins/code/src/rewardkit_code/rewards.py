@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from rewardkit import RewardParamsError, Sample, Score, reward
-from rewardkit_sandbox import Limits, RunRequest, SandboxError
+from rewardkit_sandbox import Limits, RunRequest, SandboxError, resolve_backend
 
 from .execute import Job, Outcome, RunSettings, build_job, judge
 from .extract import CHOICES, extract_code
@@ -119,7 +119,27 @@ def _score(outcome: Outcome, prepared: _Prepared, mode: str, details_limit: int)
     return Score(value, reason=f"{passed}/{total} tests passed", details=details)
 
 
-@reward("code.unit_tests", mode="batch", domains=("code",))
+def _check_backend(backend: str) -> None:
+    """The sandbox backend must exist and, for ``auto``, one that isolates untrusted code must be
+    usable here: a recipe fails at validation, not with every sample scoring None."""
+    try:
+        resolve_backend(backend)
+    except SandboxError as exc:
+        raise RewardParamsError(str(exc)) from None
+
+
+def _validate_unit_tests(*, backend: str, language: str, mode: str, code_block: str, per_test_timeout: float,
+                         total_timeout: float, memory_mb: int, compile_timeout: float, workers: int,
+                         **_: object) -> None:
+    _check_params(language, mode, code_block, {"per_test_timeout": per_test_timeout,
+                                                "total_timeout": total_timeout, "memory_mb": memory_mb,
+                                                "compile_timeout": compile_timeout})
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise RewardParamsError(f"workers must be 0 (one per CPU) or a positive integer, not {workers!r}")
+    _check_backend(backend)
+
+
+@reward("code.unit_tests", mode="batch", domains=("code",), validate=_validate_unit_tests)
 def unit_tests(
     samples: Sequence[Sample],
     *,
@@ -164,7 +184,12 @@ def unit_tests(
     return [p.score for p in prepared]  # type: ignore[misc]
 
 
-@reward("code.syntax", domains=("code",))
+def _validate_syntax(*, language: str, code_block: str, backend: str, **_: object) -> None:
+    _check_params(language, None, code_block, {})
+    _check_backend(backend)
+
+
+@reward("code.syntax", domains=("code",), validate=_validate_syntax)
 def syntax(sample: Sample, *, language: str = "auto", code_block: str = "last", backend: str = "auto") -> Score:
     """1.0 when the completion's code parses (Python) or compiles (C/C++, ``-fsyntax-only``), else 0.0.
 

@@ -515,9 +515,6 @@ def _candidate(program, request, fds):
         else:
             code = _serve(program, Channel(socket.socket(fileno=3), 256 << 20), request)
     except BaseException:
-        if os.environ.get("RK_DEBUG"):
-            import traceback
-            open("/tmp/rk_debug.txt", "a").write(traceback.format_exc())
         code = 127
     os._exit(code)
 

@@ -32,3 +32,26 @@ def test_score_humaneval_completions_with_the_recipe(tmp_path):
     assert got[0]["reward_details"]["tests"]["passed"] == got[0]["reward_details"]["tests"]["total"] == 7
     assert got[1]["reward_details"]["tests"]["failures"][0]["error"] == "ValueError"
     assert [g["rewards"]["syntax"] for g in got] == [1.0] * 6
+
+
+def test_score_exits_when_one_of_64_completions_sabotages_the_sandbox(tmp_path):
+    with gzip.open(shared_data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as f:
+        row = json.loads(f.readline())
+    sabotage = ("    import os, signal\n    for pid in os.listdir('/proc'):\n        if pid.isdigit() and int(pid) != os.getpid():\n"
+                "            for sig in (signal.SIGSTOP, signal.SIGKILL):\n                try:\n"
+                "                    os.kill(int(pid), sig)\n                except OSError:\n                    pass\n"
+                "    os.kill(-1, signal.SIGKILL)\n    return None\n")
+    completions = [row["canonical_solution"]] * 64
+    completions[17] = sabotage
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"prompt": row["prompt"], "completion": c, "test": row["test"],
+                                       "entry_point": row["entry_point"], "domain": "code"}) + "\n" for c in completions))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(ROOT / "recipes" / "code_unit_tests.yaml"),
+         "--input", str(src), "--output", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = [json.loads(line)["rewards"]["tests"] for line in out.read_text().splitlines()]
+    assert got == [1.0] * 17 + [0.0] + [1.0] * 46

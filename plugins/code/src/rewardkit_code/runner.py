@@ -343,13 +343,19 @@ def _own_pid_namespace():
         uid, gid = os.geteuid(), os.getegid()
         if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWPID) != 0:
             return False
-        for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", "%d %d 1" % (uid, uid)),
-                           ("/proc/self/gid_map", "%d %d 1" % (gid, gid))):
-            try:
-                with open(path, "w") as fh:
-                    fh.write(text)
-            except OSError:
-                pass
+        # /proc/self of a non-dumpable process belongs to root: dumpable just long enough to map
+        # our own uid and gid into the namespace (so the program sees its real ids, not 65534)
+        libc.prctl(4, 1, 0, 0, 0)
+        try:
+            for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", "%d %d 1" % (uid, uid)),
+                               ("/proc/self/gid_map", "%d %d 1" % (gid, gid))):
+                try:
+                    with open(path, "w") as fh:
+                        fh.write(text)
+                except OSError:
+                    pass
+        finally:
+            libc.prctl(4, 0, 0, 0, 0)
         return True
     except Exception:
         return False

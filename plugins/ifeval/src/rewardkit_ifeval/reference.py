@@ -70,7 +70,11 @@ def _registry() -> Mapping[str, Any]:
 
     punkt_data_dir()
     DetectorFactory.seed = 0
-    from if_verifiable.ifeval import instructions_registry
+    try:
+        from if_verifiable.ifeval import instructions_registry
+    except ImportError:
+        raise ImportError("the IFEval reference implementation is not installed: "
+                          "`pip install 'rewardkit-ifeval[parity]'` (it ships as the if-verifiable package)") from None
 
     return instructions_registry.INSTRUCTION_DICT
 

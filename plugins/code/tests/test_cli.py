@@ -11,6 +11,18 @@ from rewardkit.testing import shared_data_dir
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def score_with_the_recipe(src: Path, tmp_path: Path) -> Path:
+    """`rewardkit score --recipe recipes/code_unit_tests.yaml` on ``src``; the output file."""
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(ROOT / "recipes" / "code_unit_tests.yaml"),
+         "--input", str(src), "--output", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
 def test_score_humaneval_completions_with_the_recipe(tmp_path):
     with gzip.open(shared_data_dir() / "humaneval" / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f][:6]
@@ -19,13 +31,7 @@ def test_score_humaneval_completions_with_the_recipe(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"prompt": r["prompt"], "completion": r["canonical_solution"], "test": r["test"],
                                        "entry_point": r["entry_point"], "domain": "code"}) + "\n" for r in rows))
-    out = tmp_path / "out.jsonl"
-    proc = subprocess.run(
-        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(ROOT / "recipes" / "code_unit_tests.yaml"),
-         "--input", str(src), "--output", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = score_with_the_recipe(src, tmp_path)
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(got) == 6
     assert [g["rewards"]["tests"] for g in got] == [1.0, 0.0, 1.0, 1.0, 1.0, 1.0], got[1]
@@ -46,12 +52,6 @@ def test_score_exits_when_one_of_64_completions_sabotages_the_sandbox(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"prompt": row["prompt"], "completion": c, "test": row["test"],
                                        "entry_point": row["entry_point"], "domain": "code"}) + "\n" for c in completions))
-    out = tmp_path / "out.jsonl"
-    proc = subprocess.run(
-        [sys.executable, "-m", "rewardkit.cli", "score", "--recipe", str(ROOT / "recipes" / "code_unit_tests.yaml"),
-         "--input", str(src), "--output", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = score_with_the_recipe(src, tmp_path)
     got = [json.loads(line)["rewards"]["tests"] for line in out.read_text().splitlines()]
     assert got == [1.0] * 17 + [0.0] + [1.0] * 46

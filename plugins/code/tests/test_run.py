@@ -251,3 +251,11 @@ def test_chat_prompt_with_the_stub_in_a_fence(p):
                          test=HE_TEST, entry_point="inc")
     assert unit_tests.score([sample], p)[0].value == 1.0
     assert syntax.score([sample], {})[0].value == 1.0
+
+
+def test_prompt_helpers_that_call_the_entry_point_see_the_program(p):
+    prompt = ('def quad(x):\n    """Four times x."""\n\n\ndef quad_all(xs):\n    return [quad(v) for v in xs]\n')
+    test = "def check(candidate):\n    assert quad_all([1, 2]) == [4, 8]\n    assert candidate(3) == 12\n"
+    samples = [make_sample(c, prompt, test=test, entry_point="quad")
+               for c in ("```python\ndef quad(x):\n    return 4 * x\n```", "```python\ndef quad(x):\n    return 7\n```")]
+    assert [s.value for s in unit_tests.score(samples, p)] == [1.0, 0.0]

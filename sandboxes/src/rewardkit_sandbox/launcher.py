@@ -149,12 +149,21 @@ class LauncherSandbox(Sandbox):
     def _start(self) -> None:
         self._python = sandbox_python() or sys.executable
         self._isolate_network = can_isolate_network()
+        self._private_tmp_failed = False
         self._servers: dict[int, _Server] = {}
         for slot in self._all_slots:
             self._servers[slot.index] = self._new_server(slot)
 
     def _new_server(self, slot: Slot) -> _Server:
-        return _Server.spawn(self._python, self._helper_flags(slot))
+        try:
+            return _Server.spawn(self._python, self._helper_flags(slot))
+        except SandboxError:
+            if not self._private_tmp(slot):
+                raise
+            # this host refuses the helper's mount namespace (a locked-down container): fall back to
+            # the host's temp dirs, swept by uid after each run
+            self._private_tmp_failed = True
+            return _Server.spawn(self._python, self._helper_flags(slot))
 
     def _kill_run(self, slot: Slot, pid: int) -> None:
         """Timeout/overflow: kill the main process's group; the helper, waiting on it, sweeps the rest."""
@@ -176,7 +185,7 @@ class LauncherSandbox(Sandbox):
         """Whether the slot's helper shows runs its own scratch dir in place of the host's /tmp,
         /var/tmp, /dev/shm (needs root and the slot's tmpfs; the state dir must not sit below them)."""
         state = str(slot.root)
-        return (self._isolate_network and slot.tmpfs
+        return (self._isolate_network and slot.tmpfs and not self._private_tmp_failed
                 and not any(state == d or state.startswith(d + "/") for d in SHARED_TMP_DIRS))
 
     def _stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Core's built-in rewards. They register through the same hook as any installed plugin."""
+"""Core's built-in rewards and stage types. They register through the same hook as any installed plugin."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .hookspecs import hookimpl
 from .registry import Registry
 from .reward import RewardParamsError, reward
+from .stage import StageType
 from .types import Sample, Score
 
 
@@ -86,7 +87,45 @@ def python_function(sample: Sample, *, function: str = "", **kwargs: Any) -> Any
     return getattr(fn, "fn", fn)(sample, **kwargs)
 
 
+#: The built-in stage types. Runners and option classes are imported only when used; the ``args`` of
+#: each map onto the TRL config named (validated field by field at ``rewardkit validate``).
+BUILTIN_STAGES = (
+    StageType("score", run="rewardkit.stages:run_score_stage", needs_model=False, needs_rewards=True, extra="",
+              description="score the data's completions with the recipe's rewards"),
+    StageType("sft", run="rewardkit.train.sft:run_sft_stage", config="trl:SFTConfig",
+              options="rewardkit.train.sft:SFTOptions",
+              description="supervised fine-tuning on messages or prompt/completion rows (loss on completions)"),
+    StageType("reward_model", run="rewardkit.train.reward_model:run_reward_model_stage", config="trl:RewardConfig",
+              options="rewardkit.train.reward_model:RewardModelOptions",
+              description="Bradley-Terry reward model on preference pairs (optional margins by grade)"),
+    StageType("dpo", run="rewardkit.train.dpo:run_dpo_stage", config="trl:DPOConfig",
+              options="rewardkit.train.dpo:DPOOptions",
+              description="DPO: sigmoid, length-normalised, SimPO, NLL term on the chosen response"),
+    StageType("grpo", run="rewardkit.train.grpo:run_grpo_stage", config="trl:GRPOConfig",
+              options="rewardkit.train.grpo:GRPOOptions", needs_rewards=True,
+              description="GRPO with the recipe's rewards (variance-based prompt selection, dynamic sampling)"),
+    StageType("rloo", run="rewardkit.train.rloo:run_rloo_stage", config="trl:RLOOConfig", needs_rewards=True,
+              description="RLOO with the recipe's rewards"),
+    StageType("ppo", run="rewardkit.train.ppo:run_ppo_stage", config="trl:GRPOConfig",
+              options="rewardkit.train.ppo:PPOOptions", needs_rewards=True,
+              description="PPO with a learned value model (GAE) and the recipe's verifiable rewards"),
+    StageType("generate", run="rewardkit.train.generate:run_generate_stage",
+              options="rewardkit.train.generate:GenerateOptions",
+              description="K samples per prompt to JSONL, in the `rewardkit score` contract"),
+    StageType("eval", run="rewardkit.train.evaluate:run_eval_stage", options="rewardkit.train.evaluate:EvalOptions",
+              needs_rewards=True, description="held-out accuracy with the recipe's rewards (greedy, pass@k, mean@k)"),
+    StageType("rejection_sampling", run="rewardkit.train.rejection_sampling:run_rejection_sampling_stage",
+              options="rewardkit.train.rejection_sampling:RejectionSamplingOptions",
+              description="best-of-K by the recipe's rewards or a reward model, written as a new SFT set"),
+    StageType("model_average", run="rewardkit.train.model_average:run_model_average_stage",
+              options="rewardkit.train.model_average:ModelAverageOptions", needs_data=False,
+              description="weighted average of checkpoints (earlier stages' models or paths)"),
+)
+
+
 @hookimpl
 def rewardkit_register(registry: Registry) -> None:
     for r in (exact_match, regex_match, python_function):
         registry.add_reward(r)
+    for stage_type in BUILTIN_STAGES:
+        registry.add_stage(stage_type)

@@ -37,23 +37,32 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
             print(f"  {r['name']:<28} [{r['mode']}] {r['description']}")
             if params:
                 print(f"  {'':<28} params: {params}")
+        for stage in plugin.get("stages", []):
+            args = f" (args: {stage['args']})" if stage["args"] else ""
+            print(f"  stage {stage['name']:<22} {stage['description']}{args}")
         for kind in ("parsers", "sandbox_backends", "judge_backends"):
             if plugin.get(kind):
                 print(f"  {kind.replace('_', ' ')}: {', '.join(plugin[kind])}")
     return 0
 
 
-def _load(path: str, profile: str | None) -> Any:
+def _load(path: str, profile: str | None, overrides: Sequence[str] | None = None) -> Any:
     from .recipe import load_recipe
 
-    return load_recipe(path, profile=profile)
+    return load_recipe(path, profile=profile, overrides=list(overrides or []))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    recipe = _load(args.recipe, args.profile)
+    recipe = _load(args.recipe, args.profile, args.set)
+    from .preflight import unreachable_models
+
     stages = ", ".join(s.type for s in recipe.stages) or "none"
     rewards = ", ".join(f"{r.id or r.name} x{r.weight:g}" for r in recipe.rewards) or "none"
     print(f"{args.recipe}: ok ({recipe.name}; rewards: {rewards}; stages: {stages})")
+    if recipe.stages:
+        for problem in unreachable_models(recipe):
+            print(f"warning: {problem.path}: {problem.message}; `rewardkit run` will stop here\n  fix: {problem.fix}",
+                  file=sys.stderr)
     return 0
 
 
@@ -101,13 +110,21 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .preflight import check_models_reachable
+    from .run import RunDirectoryError
     from .stages import run_recipe
 
-    recipe = _load(args.recipe, args.profile)
+    recipe = _load(args.recipe, args.profile, args.set)
     if not recipe.stages:
         raise UsageError(f"{args.recipe}: the recipe has no `stages:`; add one (e.g. `- type: grpo`), "
                          "or use `rewardkit score` to only score")
-    run_recipe(recipe, output_dir=args.output_dir)
+    check_models_reachable(recipe)
+    try:
+        results = run_recipe(recipe, output_dir=args.output_dir, fresh=args.fresh)
+    except RunDirectoryError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"finished {len(results)} stage(s); results in {results[-1].get('model') if results else '-'}",
+          file=sys.stderr)
     return 0
 
 
@@ -120,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
 
+    set_help = "override a recipe field, e.g. --set stages.0.args.learning_rate=1.0e-6 (repeatable)"
     p = sub.add_parser("validate", help="check a recipe against the schema and the installed plugins")
     p.add_argument("recipe")
     p.add_argument("--profile", help="apply a named profile from the recipe (e.g. cpu)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help=set_help)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("score", help="score a JSONL of completions with a recipe's rewards (resumable)")
@@ -139,10 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
 
-    p = sub.add_parser("run", help="run a recipe's stages in order")
+    p = sub.add_parser("run", help="run a recipe's stages in order (rerun the same command to resume)")
     p.add_argument("recipe")
     p.add_argument("--profile", help="apply a named profile from the recipe (e.g. cpu)")
-    p.add_argument("--output-dir", help="where stages write (default: the recipe's output_dir)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help=set_help)
+    p.add_argument("--output-dir", help="the run directory (default: the recipe's output_dir)")
+    p.add_argument("--fresh", action="store_true", help="empty the run directory and start over")
     p.set_defaults(func=_cmd_run)
     return parser
 

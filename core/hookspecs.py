@@ -22,10 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @hookspec
 def rewardkit_register(registry: "Registry") -> None:
-    """Add rewards, answer parsers, sandbox backends and judge backends to ``registry``.
+    """Add rewards, answer parsers, sandbox backends, judge backends and stage types to ``registry``.
 
     Call ``registry.add_reward(...)``, ``registry.add_parser(...)``,
-    ``registry.add_sandbox_backend(...)`` or ``registry.add_judge_backend(...)``.
+    ``registry.add_sandbox_backend(...)``, ``registry.add_judge_backend(...)`` or
+    ``registry.add_stage(StageType(...))``.
     """
 
 

@@ -9,6 +9,7 @@ Every error names the file, the line, the field path and a fix::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from .engine import RewardSpec, ScoringEngine
 if TYPE_CHECKING:  # pragma: no cover
     from .plugins import RewardKit
 
-STAGE_TYPES = ("score", "sft", "reward_model", "dpo", "grpo", "rloo", "rejection_sampling", "model_average")
+#: The control-flow stage type the runner itself handles: ``{type: rounds, rounds: N, stages: [...]}``.
+ROUNDS = "rounds"
 _DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".gz", ".arrow")
 
 
@@ -46,6 +48,8 @@ class DataConfig(_Strict):
     #: The dataset's configuration name on the hub (e.g. ``main`` for openai/gsm8k).
     subset: str | None = None
     split: str = "train"
+    #: Rows to skip before ``limit`` (``rounds`` give each round the next slice of fresh prompts).
+    skip: int = Field(default=0, ge=0)
     limit: int | None = Field(default=None, ge=1)
     #: Map recipe-side names to the file's column names, e.g. ``{prompt: question, answer: solution}``.
     columns: dict[str, str] = Field(default_factory=dict)
@@ -82,26 +86,19 @@ class RewardConfig(_Strict):
 
 
 class StageConfig(_Strict):
-    """One stage. ``args`` go to the stage's TRL config (e.g. ``GRPOConfig``) field by field."""
+    """One stage. ``args`` go to the stage type's TRL config (e.g. ``GRPOConfig``) field by field;
+    ``options`` to the stage type's own settings (see ``rewardkit plugins``). ``type: rounds`` repeats
+    its ``stages`` ``rounds`` times, each round on the next slice of the data (Llama 3's rounds)."""
 
     type: str
     name: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
     data: DataConfig | None = None
     model: ModelConfig | None = None
     output_dir: str | None = None
-
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        if value not in STAGE_TYPES:
-            hint = difflib.get_close_matches(value, STAGE_TYPES, n=1)
-            raise ValueError(
-                f"unknown stage type {value!r}; "
-                + (f"did you mean {hint[0]!r}? " if hint else "")
-                + f"stage types: {', '.join(STAGE_TYPES)}"
-            )
-        return value
+    rounds: int | None = Field(default=None, ge=1)
+    stages: list["StageConfig"] | None = None
 
 
 class Recipe(_Strict):
@@ -262,10 +259,12 @@ def _expand(value: Any) -> Any:
 
 # -- loading ---------------------------------------------------------------------------------------
 def load_recipe(path: str | Path, *, profile: str | None = None, kit: "RewardKit | None" = None,
-                check: bool = True) -> Recipe:
+                check: bool = True, overrides: list[str] | None = None) -> Recipe:
     """Read, validate and (with ``check``) resolve a recipe against the installed plugins.
 
-    Raises :class:`RecipeError` listing every problem found.
+    ``overrides`` are ``"stages.0.args.learning_rate=1.0e-6"`` strings (the CLI's ``--set``),
+    applied after the profile; values are read as YAML. Raises :class:`RecipeError` listing every
+    problem found.
     """
     path = Path(path)
     file = str(path)
@@ -291,6 +290,8 @@ def load_recipe(path: str | Path, *, profile: str | None = None, kit: "RewardKit
             raise RecipeError(file, [RecipeProblem("profiles", f"no profile named {profile!r}",
                                                    f"profiles in this recipe: {known}", _line_for(lines, ("profiles",)))])
         raw = deep_merge(raw, profiles[profile])
+    if overrides:
+        raw = apply_overrides(raw, overrides, file)
     raw = _expand(raw)
     try:
         recipe = Recipe.model_validate(raw)
@@ -307,6 +308,47 @@ def load_recipe(path: str | Path, *, profile: str | None = None, kit: "RewardKit
         if problems:
             raise RecipeError(file, problems)
     return recipe
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], file: str) -> dict[str, Any]:
+    """``PATH=VALUE`` overrides (``a.b.0.c=1.0e-6``): dict keys and list indexes, VALUE as YAML."""
+    out = copy.deepcopy(raw)
+    problems = []
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        if not sep or not path:
+            problems.append(RecipeProblem("--set", f"{item!r} is not PATH=VALUE", "e.g. --set stages.0.args.max_steps=10"))
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node: Any = out
+        parts = path.split(".")
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    problems.append(RecipeProblem("--set", f"{where}: no item {part} (the list has {len(node)})",
+                                                  "check the index"))
+                    break
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {} if not parts[depth + 1].isdigit() else [])
+            else:
+                problems.append(RecipeProblem("--set", f"{where}: cannot set a field inside a {type(node).__name__}",
+                                              "check the path"))
+                break
+    if problems:
+        raise RecipeError(file, problems)
+    return out
 
 
 def _looks_local(path: str) -> bool:
@@ -355,12 +397,114 @@ def check_recipe(recipe: Recipe, *, kit: "RewardKit | None" = None,
                 add(("rewards", i, "params"),
                     f"reward {entry.id or entry.name!r} reads the result of {dep!r}, which is not in this recipe",
                     f"add a reward entry with name or id {dep!r} (ids here: {', '.join(ids) or 'none'})")
-    datasets = [(("data",), recipe.data)] + [(("stages", i, "data"), s.data) for i, s in enumerate(recipe.stages)]
+    stages = list(_walk_stages(recipe.stages, ("stages",)))
+    _check_stages(recipe, kit, stages, add)
+    datasets = [(("data",), recipe.data)] + [(loc + ("data",), s.data) for loc, s in stages]
     for loc, data in datasets:
         if data is not None and _looks_local(data.path) and not recipe.resolve_path(data.path).exists():
             add(loc + ("path",), f"data file {data.path!r} does not exist (looked at {recipe.resolve_path(data.path)})",
                 "paths are relative to the recipe file's folder; `{shared_data}/gsm8k/test.jsonl` names the bundled data")
     return problems
+
+
+def _walk_stages(stages: list[StageConfig], loc: tuple[Any, ...]) -> Any:
+    """(location, stage) for every stage, those inside ``rounds`` included."""
+    for i, stage in enumerate(stages):
+        yield loc + (i,), stage
+        if stage.stages:
+            yield from _walk_stages(stage.stages, loc + (i, "stages"))
+
+
+def _check_stages(recipe: Recipe, kit: "RewardKit", stages: list[tuple[tuple[Any, ...], StageConfig]],
+                  add: Any) -> None:
+    """Stage types exist, their ``args``/``options`` are fields of the right type, what they need is
+    there and nothing given would be ignored."""
+    from .registry import UnknownNameError
+    from .stage import coerce_fields
+
+    for n, (loc, stage) in enumerate(stages):
+        if stage.type == ROUNDS:
+            if not stage.stages:
+                add(loc + ("stages",), "a rounds stage repeats its `stages:`, and has none",
+                    "add `stages: [{type: sft}, {type: dpo}]` (the stages each round runs)")
+            if stage.rounds is None:
+                add(loc + ("rounds",), "a rounds stage needs `rounds:` (how many times)", "add `rounds: 3`")
+            for key in ("args", "options"):
+                if getattr(stage, key):
+                    add(loc + (key,), f"a rounds stage takes no {key}", "put them in the stages it repeats")
+            for i, inner in enumerate(stage.stages or []):
+                data = inner.data or recipe.data
+                try:
+                    reads = kit.registry.stage(inner.type).needs_data
+                except UnknownNameError:
+                    continue
+                if reads and data is not None and data.limit is None:
+                    add(loc + ("stages", i, "data"), "each round needs fresh rows: give the data a `limit:` "
+                        "(rows per round); round r reads the r-th slice", "add `limit: 1000` to this stage's data")
+            continue
+        try:
+            stage_type = kit.registry.stage(stage.type)
+        except UnknownNameError as exc:
+            known = ", ".join([*kit.registry.names("stage"), ROUNDS])
+            hint = f"did you mean {exc.suggestions[0]!r}? " if exc.suggestions else ""
+            add(loc + ("type",), f"unknown stage type {stage.type!r}",
+                f"{hint}stage types: {known} (a plugin can add more; `rewardkit plugins` lists them)")
+            continue
+        if stage.rounds is not None or stage.stages is not None:
+            add(loc + ("rounds" if stage.rounds is not None else "stages",),
+                f"only `type: rounds` repeats stages; a {stage.type} stage would ignore this", "remove it")
+        for key, ref, cls_of in (("args", stage_type.config, stage_type.config_class),
+                                 ("options", stage_type.options, stage_type.options_class)):
+            values = getattr(stage, key)
+            if not values:
+                continue
+            if ref is None:
+                add(loc + (key,), f"a {stage.type} stage takes no {key}", "remove them")
+                continue
+            try:
+                cls = cls_of()
+            except ImportError as exc:
+                add(loc + ("type",), f"the {stage.type} stage cannot be checked or run here: {exc}",
+                    f"pip install 'rewardkit[{stage_type.extra or 'train'}]'")
+                break
+            fields = sorted(f.name for f in dataclasses.fields(cls))
+            unknown = [k for k in values if k not in fields]
+            for k in unknown:
+                hint = difflib.get_close_matches(k, fields, n=1)
+                add(loc + (key, k), f"{cls.__name__} has no field {k!r}",
+                    f"did you mean {hint[0]!r}?" if hint else f"see the {cls.__name__} fields (`rewardkit plugins`)")
+            try:
+                coerce_fields(cls, {k: v for k, v in values.items() if k not in unknown})
+            except ValueError as exc:
+                field_name = str(exc).split(" ", 1)[0]
+                add(loc + (key, field_name), f"{cls.__name__}.{exc}", "fix the value's type in the recipe")
+        if stage_type.needs_rewards and not recipe.rewards:
+            add(loc + ("type",), f"a {stage.type} stage scores with the recipe's rewards, and it has none",
+                "add a `rewards:` list")
+        if stage_type.needs_data and stage.data is None and recipe.data is None:
+            add(loc + ("type",), f"a {stage.type} stage needs data", "add `data: {path: ...}` to the stage or the recipe")
+        if not stage_type.needs_data and stage.data is not None:
+            add(loc + ("data",), f"a {stage.type} stage reads no data: this would be ignored", "remove it")
+        if stage_type.needs_model and n == 0 and stage.model is None and recipe.model is None:
+            add(loc + ("type",), f"a {stage.type} stage starts from a model, and none is given",
+                "add `model: {name_or_path: ...}` to the recipe or the stage")
+        if not stage_type.needs_model and stage.model is not None:
+            add(loc + ("model",), f"a {stage.type} stage uses no model: this would be ignored", "remove it")
+    models = [(("model",), recipe.model)] + [(loc + ("model",), s.model) for loc, s in stages]
+    for loc, model in models:
+        if model is None:
+            continue
+        for key in ("name_or_path", "tokenizer"):
+            value = getattr(model, key)
+            if value and _looks_local_model(value) and not recipe.resolve_path(value).exists():
+                add(loc + (key,), f"model folder {value!r} does not exist (looked at {recipe.resolve_path(value)})",
+                    "paths are relative to the recipe file; build a tiny local model with "
+                    "`python -m rewardkit.testing tiny-model PATH`")
+
+
+def _looks_local_model(path: str) -> bool:
+    """A folder rather than a hub id (``org/name``)."""
+    return path.startswith((".", "/", "~")) or path.count("/") > 1
 
 
 def _suggest_param(bad: list[str], known: list[str]) -> str:

@@ -1,4 +1,5 @@
-"""What the installed plugins registered, by name: rewards, answer parsers, sandbox and judge backends."""
+"""What the installed plugins registered, by name: rewards, answer parsers, sandbox and judge
+backends, and stage types."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from .reward import Reward
 
-KINDS = ("reward", "parser", "sandbox_backend", "judge_backend")
+KINDS = ("reward", "parser", "sandbox_backend", "judge_backend", "stage")
 
 
 class PluginConflictError(RuntimeError):
@@ -83,6 +84,10 @@ class Registry:
         """Register a judge backend (a client for an LLM judge or reward model server)."""
         self._add("judge_backend", name, backend)
 
+    def add_stage(self, stage_type: Any) -> None:
+        """Register a :class:`rewardkit.stage.StageType` that recipes can name in ``stages:``."""
+        self._add("stage", stage_type.name, stage_type)
+
     def _add(self, kind: str, name: str, obj: Any) -> None:
         if not name or not isinstance(name, str):
             raise ValueError(f"{kind} names must be non-empty strings, got {name!r}")
@@ -114,6 +119,9 @@ class Registry:
     def judge_backend(self, name: str) -> Any:
         return self.get("judge_backend", name)
 
+    def stage(self, name: str) -> Any:
+        return self.get("stage", name)
+
     def names(self, kind: str = "reward") -> list[str]:
         return sorted(self._entries[kind])
 
@@ -139,6 +147,8 @@ class Registry:
                 owned = [n for n, (_, p) in sorted(self._entries[kind].items()) if p.name == info.name]
                 if kind == "reward":
                     entry["rewards"] = [self.reward(n).info() for n in owned]
+                elif kind == "stage":
+                    entry["stages"] = [self.stage(n).info() for n in owned]
                 else:
                     entry[kind + "s"] = owned
             if info.error:

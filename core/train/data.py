@@ -28,8 +28,13 @@ def load_dataset_for(data: DataConfig, recipe: Recipe) -> Any:
             raise ValueError(f"data.columns names {missing} but {data.path} has columns {ds.column_names}")
         ds = ds.remove_columns([dst for dst in renames.values() if dst in ds.column_names])
         ds = ds.rename_columns(renames)
-    if data.limit is not None:
-        ds = ds.select(range(min(data.limit, len(ds))))
+    if data.skip or data.limit is not None:
+        start = min(data.skip, len(ds))
+        stop = len(ds) if data.limit is None else min(start + data.limit, len(ds))
+        if stop <= start:
+            raise ValueError(f"{data.path}: no rows left after skip={data.skip} (it has {len(ds)}); "
+                             "give the rounds fewer rows each or more data")
+        ds = ds.select(range(start, stop))
     if data.domain is not None and "domain" not in ds.column_names:
         ds = ds.add_column("domain", [data.domain] * len(ds))
     if "prompt" not in ds.column_names:

@@ -118,7 +118,7 @@ BUILTIN_STAGES = (
               options="rewardkit.train.rejection_sampling:RejectionSamplingOptions",
               description="best-of-K by the recipe's rewards or a reward model, written as a new SFT set"),
     StageType("model_average", run="rewardkit.train.model_average:run_model_average_stage",
-              options="rewardkit.train.model_average:ModelAverageOptions", needs_data=False,
+              options="rewardkit.train.model_average:ModelAverageOptions", needs_data=False, needs_model=False,
               description="weighted average of checkpoints (earlier stages' models or paths)"),
 )
 

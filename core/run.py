@@ -33,6 +33,14 @@ from .version import __version__
 MANIFEST = "manifest.json"
 
 
+def is_main_process() -> bool:
+    """Under ``accelerate launch`` / ``torchrun`` every process runs the recipe; only rank 0 writes
+    the run directory's own files (the trainers coordinate the rest)."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 class RunDirectoryError(ValueError):
     """The run directory cannot be used as asked (another recipe's run is there)."""
 
@@ -68,7 +76,7 @@ class RunDirectory:
                 self.manifest = old
                 self.path.mkdir(parents=True, exist_ok=True)
                 return
-        if fresh and path.exists():
+        if fresh and path.exists() and is_main_process():
             shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
         self.manifest = {
@@ -84,7 +92,8 @@ class RunDirectory:
             "command": sys.argv,
             "stages": [],
         }
-        (path / "recipe.yaml").write_text(yaml.safe_dump(recipe_data, sort_keys=False), encoding="utf-8")
+        if is_main_process():
+            (path / "recipe.yaml").write_text(yaml.safe_dump(recipe_data, sort_keys=False), encoding="utf-8")
         self.save()
 
     # -- stages ------------------------------------------------------------------------------------
@@ -114,6 +123,8 @@ class RunDirectory:
         return [{"stage": s["label"], **s["result"]} for s in self.manifest["stages"] if s.get("status") == "done"]
 
     def save(self) -> None:
+        if not is_main_process():
+            return
         tmp = self.path / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(self.manifest, indent=2, default=str))
         tmp.replace(self.path / MANIFEST)  # atomic: a kill never leaves half a manifest
@@ -121,6 +132,8 @@ class RunDirectory:
 
     def log(self, message: str) -> None:
         """Print a progress line and keep it in ``run.log``."""
+        if not is_main_process():
+            return
         print(message, file=sys.stderr, flush=True)
         with open(self.path / "run.log", "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%H:%M:%S')} {message}\n")

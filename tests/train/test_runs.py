@@ -211,3 +211,36 @@ def test_a_hub_model_without_network_fails_fast_with_a_message(tmp_path, cli):
     assert not (tmp_path / "run").exists()
     validated = cli("validate", str(recipe), env=env)
     assert validated.returncode == 0 and "warning: model.name_or_path" in validated.stderr
+
+
+def test_model_tokenizer_and_dtype_are_honoured(tiny_model, tmp_path):
+    import shutil
+
+    import torch
+
+    from rewardkit.stage import StageRun
+    from rewardkit.train.common import load_causal_lm, load_tokenizer
+
+    other_tok = tmp_path / "tok"
+    shutil.copytree(tiny_model, other_tok)
+    (other_tok / "model.safetensors").unlink()
+    config = json.loads((other_tok / "tokenizer_config.json").read_text())
+    config["model_max_length"] = 777  # a mark to recognise this tokenizer by
+    (other_tok / "tokenizer_config.json").write_text(json.dumps(config))
+    path = tmp_path / "r.yaml"
+    path.write_text(f"name: r\nmodel: {{name_or_path: {tiny_model}, tokenizer: {other_tok}, dtype: bfloat16}}\n"
+                    f"data: {{path: {GSM8K}}}\nrewards: [{{name: exact_match}}]\nstages: [{{type: grpo}}]\n")
+    recipe = load_recipe(path)
+    run = StageRun(recipe.stages[0], 0, recipe, tmp_path, str(tiny_model), RewardKit())
+    assert load_tokenizer(run).model_max_length == 777
+    assert next(load_causal_lm(run).parameters()).dtype == torch.bfloat16
+
+
+def test_only_rank_zero_writes_the_run_directory(tmp_path, monkeypatch):
+    from rewardkit.run import RunDirectory
+
+    monkeypatch.setenv("RANK", "1")
+    run = RunDirectory(tmp_path / "run", {"name": "x"}, {}, 0)
+    run.mark(0, "a", "grpo", "running")
+    run.log("hello")
+    assert list((tmp_path / "run").iterdir()) == []

@@ -53,14 +53,18 @@ def quiet_libraries(log_file: Path) -> Iterator[None]:
     saved = (py_warnings.handlers[:], py_warnings.propagate)
     py_warnings.handlers, py_warnings.propagate = [handler], False
     logging.captureWarnings(True)
-    hf_logging = None
-    try:
+    hf_logging = hf_datasets = None
+    try:  # one progress bar per stage, the trainer's: not one per dataset map or weight file
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_default_handler()
         hf_logging.add_handler(handler)
-    except ImportError:  # no training extra: nothing of transformers to quiet
-        hf_logging = None
+        hf_logging.disable_progress_bar()
+        from datasets.utils import logging as hf_datasets
+
+        hf_datasets.disable_progress_bar()
+    except ImportError:  # no training extra: nothing of these libraries to quiet
+        pass
     try:
         yield
     finally:
@@ -69,6 +73,9 @@ def quiet_libraries(log_file: Path) -> Iterator[None]:
         if hf_logging is not None:
             hf_logging.remove_handler(handler)
             hf_logging.enable_default_handler()
+            hf_logging.enable_progress_bar()
+        if hf_datasets is not None:
+            hf_datasets.enable_progress_bar()
         handler.close()
 
 

@@ -97,9 +97,14 @@ def load_causal_lm(run: StageRun, path: str | None = None) -> Any:
 
 def train(trainer: Any, run: StageRun, *, rl: bool = False) -> None:
     """``trainer.train()``, resuming from the stage's last checkpoint, writing metrics as it goes."""
-    from .metrics import MetricsCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from .metrics import MetricsCallback, StageProgress
 
     trainer.add_callback(MetricsCallback(run.dir, plot_rewards=rl))
+    for noisy in (ProgressCallback, PrinterCallback):  # they print every logged dict to the terminal
+        trainer.remove_callback(noisy)
+    trainer.add_callback(StageProgress(run.label))
     trainer.train(resume_from_checkpoint=run.resume_from)
 
 

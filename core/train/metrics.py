@@ -10,6 +10,9 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+#: What the progress bar shows of each logged step (the rest is in metrics.jsonl).
+_SHOWN = ("loss", "reward", "rewards/", "eval_", "kl")
+
 
 class MetricsCallback(TrainerCallback):
     """Appends each log event to ``metrics.jsonl``; at the end writes ``metrics.csv`` and, with
@@ -30,6 +33,36 @@ class MetricsCallback(TrainerCallback):
             write_csv(self.dir)
             if self.plot_rewards:
                 plot_reward_curves(self.dir)
+
+
+class StageProgress(TrainerCallback):
+    """One progress bar per stage, its postfix the latest loss and rewards (instead of a dict
+    printed per logged step)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.label, dynamic_ncols=True)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if self.bar is not None and logs:
+            shown = {k.replace("rewards/", "").replace("/mean", ""): f"{v:.3g}" for k, v in logs.items()
+                     if isinstance(v, (int, float)) and k.startswith(_SHOWN) and not k.endswith("/std")}
+            self.bar.set_postfix(shown, refresh=False)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def read_metrics(stage_dir: Path) -> list[dict[str, Any]]:

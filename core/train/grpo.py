@@ -1,4 +1,21 @@
-"""The GRPO stage: TRL's GRPOTrainer with the recipe's rewards as reward functions."""
+"""The GRPO stage: TRL's GRPOTrainer with the recipe's rewards as reward functions.
+
+TRL's own settings are the stage's ``args`` (``GRPOConfig``): the loss variant (``loss_type``:
+``grpo``, ``dr_grpo``, ``dapo``, ``bnpo``, ``cispo``, ``sapo``...), clipping (``epsilon``,
+``epsilon_high`` for DAPO's clip-higher, ``delta``), ``beta``, ``scale_rewards``,
+``importance_sampling_level`` (GSPO), ``mask_truncated_completions``... rewardkit adds two
+data-side options (:class:`GRPOOptions`):
+
+* ``select_by_variance`` (Qwen 2.5): before training, sample ``selection_samples`` completions per
+  training prompt with the starting model, score them with the recipe's rewards and train only on
+  the prompts whose reward standard deviation exceeds ``min_reward_std`` (prompts the model always
+  or never solves teach GRPO nothing). ``<stage>/selection.json`` lists every prompt's mean and std.
+* ``dynamic_sampling`` (DAPO): in each generation batch, groups whose rewards all agree have zero
+  advantage; they are dropped from the loss (their tokens leave the loss, its token normaliser and
+  the KL term), and ``dynamic_sampling/dropped_groups`` is logged each step. TRL 1.16 has no such
+  switch, hence a small GRPOTrainer subclass. Unlike DAPO, the batch is not refilled with fresh
+  prompts, so a step trains on fewer groups.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +26,28 @@ from typing import Any
 from ..stage import StageRun
 from .common import build_config, finish, load_tokenizer, model_init_kwargs, model_path, train, trainer_defaults
 
+SELECTION_FILE = "selection.json"
+DROPPED_GROUPS = "dynamic_sampling/dropped_groups"
+
 
 @dataclass
 class GRPOOptions:
-    """rewardkit's own GRPO settings (TRL's are the stage's ``args``: ``GRPOConfig``)."""
+    """rewardkit's own GRPO settings (TRL's, e.g. ``loss_type`` and ``epsilon_high``, are the stage's ``args``)."""
+
+    #: Qwen 2.5: train only on prompts whose rewards vary across samples of the starting model.
+    select_by_variance: bool = False
+    #: Completions per prompt in the selection pass.
+    selection_samples: int = 8
+    #: Keep prompts whose reward std (of the weighted total) is above this.
+    min_reward_std: float = 0.0
+    #: Keep at most this many prompts, the highest std first (default: all that pass).
+    max_prompts: int | None = None
+    #: Sequences per generate call in the selection pass.
+    selection_batch_size: int = 32
+    #: ``transformers`` or ``vllm`` for the selection pass.
+    selection_backend: str = "transformers"
+    #: DAPO: drop groups whose rewards all agree (zero advantage) from the loss.
+    dynamic_sampling: bool = False
 
 
 def run_grpo_stage(run: StageRun) -> dict[str, Any]:
@@ -20,15 +55,132 @@ def run_grpo_stage(run: StageRun) -> dict[str, Any]:
 
     from .data import load_dataset_for
 
+    options: GRPOOptions = run.options() or GRPOOptions()
     data = run.data()
+    extra: dict[str, Any] = {}
     with run.engine() as engine:
         defaults = {**trainer_defaults(run), "reward_weights": engine.weights,
                     "model_init_kwargs": model_init_kwargs(run) or None}
         config = build_config(GRPOConfig, defaults, run)
         tokenizer = load_tokenizer(run)
-        trainer = GRPOTrainer(model=model_path(run), reward_funcs=engine.trl_reward_funcs(), args=config,
-                              train_dataset=load_dataset_for(data, run.recipe), processing_class=tokenizer)
+        dataset = load_dataset_for(data, run.recipe)
+        if options.select_by_variance:
+            dataset, extra["selection"] = select_by_variance(run, options, config, engine, dataset, tokenizer)
+        trainer_cls = dynamic_sampling_trainer() if options.dynamic_sampling else GRPOTrainer
+        trainer = trainer_cls(model=model_path(run), reward_funcs=engine.trl_reward_funcs(), args=config,
+                              train_dataset=dataset, processing_class=tokenizer)
         train(trainer, run, rl=True)
     (run.dir / "reward_stats.json").write_text(json.dumps(engine.stats_dict(), indent=2))
+    if options.dynamic_sampling:
+        extra["dynamic_sampling"] = {"dropped_groups": trainer.dropped_groups, "groups": trainer.seen_groups}
     last = next((e for e in reversed(trainer.state.log_history) if any(k.startswith("rewards/") for k in e)), {})
-    return finish(trainer, tokenizer, run, last_rewards={k: v for k, v in last.items() if k.startswith("rewards/")})
+    return finish(trainer, tokenizer, run, last_rewards={k: v for k, v in last.items() if k.startswith("rewards/")},
+                  **extra)
+
+
+# -- Qwen 2.5: prompt selection by reward variance ----------------------------------------------------
+def select_by_variance(run: StageRun, options: GRPOOptions, config: Any, engine: Any, dataset: Any,
+                       tokenizer: Any) -> tuple[Any, dict[str, Any]]:
+    """The dataset cut to the prompts whose rewards vary, and a summary (the full report goes to
+    ``<stage>/selection.json``). The sampled completions stay in ``<stage>/selection_samples.jsonl``."""
+    import statistics
+
+    from ..stages import recipe_problem
+    from ..types import as_text
+    from .sampling import Sampling, read_jsonl, sample_to_file, score_rows, write_jsonl
+
+    sampling = Sampling(samples=options.selection_samples, temperature=config.temperature, top_p=config.top_p,
+                        top_k=config.top_k or 0, max_new_tokens=config.max_completion_length or 256,
+                        batch_size=options.selection_batch_size, seed=config.seed, backend=options.selection_backend)
+    if options.selection_samples < 2:
+        raise recipe_problem(run, "options.selection_samples", "the selection pass needs at least 2 samples per "
+                             "prompt (a std of one is 0)", "set selection_samples: 8")
+    try:
+        sampling.check()
+    except ValueError as exc:
+        raise recipe_problem(run, "options", f"selection pass: {exc}", "fix the stage's options or args") from None
+    rows = dataset.to_list()
+    path = sample_to_file(run, rows, run.dir / "selection_samples.jsonl", sampling, model_path=model_path(run),
+                          tokenizer=tokenizer)
+    scored = score_rows(engine, read_jsonl(path))
+    write_jsonl(path, scored)
+    k = sampling.samples
+    report = []
+    for i, row in enumerate(rows):
+        values = [r["reward"] for r in scored[i * k:(i + 1) * k] if r["reward"] is not None]
+        std = statistics.pstdev(values) if len(values) > 1 else 0.0
+        report.append({"index": i, "prompt": as_text(row["prompt"])[:200], "scored": len(values),
+                       "mean": statistics.fmean(values) if values else None, "std": std,
+                       "kept": std > options.min_reward_std})
+    passing = [p for p in report if p["kept"]]
+    if options.max_prompts is not None and len(passing) > options.max_prompts:
+        for p in sorted(passing, key=lambda p: -p["std"])[options.max_prompts:]:
+            p["kept"] = False
+    kept = [p["index"] for p in report if p["kept"]]
+    summary = {"prompts": len(rows), "kept": len(kept), "dropped": len(rows) - len(kept),
+               "samples_per_prompt": k, "min_reward_std": options.min_reward_std, "max_prompts": options.max_prompts}
+    (run.dir / SELECTION_FILE).write_text(json.dumps({**summary, "per_prompt": report}, indent=2, ensure_ascii=False))
+    if not kept:
+        raise recipe_problem(run, "options.min_reward_std",
+                             f"no prompt's reward std is above {options.min_reward_std} (of {len(rows)}; see "
+                             f"{run.dir / SELECTION_FILE})", "lower min_reward_std, raise selection_samples or "
+                             "the temperature, or use harder/easier prompts")
+    return dataset.select(kept), summary
+
+
+# -- DAPO: dynamic sampling ------------------------------------------------------------------------------
+def agreeing_groups(rewards: Any, group_size: int, atol: float = 1e-6) -> Any:
+    """A bool per group of ``group_size`` consecutive rows: every reward column's values (NaN, i.e.
+    not applicable, ignored) agree within ``atol``. ``rewards`` is ``(N,)`` or ``(N, F)``."""
+    import torch
+
+    values = rewards.view(-1, group_size, 1 if rewards.dim() == 1 else rewards.size(-1))
+    nan = torch.isnan(values)
+    high = torch.where(nan, torch.full_like(values, -torch.inf), values).amax(dim=1)
+    low = torch.where(nan, torch.full_like(values, torch.inf), values).amin(dim=1)
+    spread = torch.where(torch.isinf(high), torch.zeros_like(high), high - low)  # all NaN: nothing to learn
+    return (spread <= atol).all(dim=-1)
+
+
+def dynamic_sampling_trainer() -> type:
+    """A GRPOTrainer that drops the groups whose rewards all agree from the loss."""
+    from trl import GRPOTrainer
+
+    class DynamicSamplingGRPOTrainer(GRPOTrainer):
+        dropped_groups = 0
+        seen_groups = 0
+
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[override]
+            # rewards of the whole generation batch, gathered across processes (groups may span them)
+            self._batch_rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            return self._batch_rewards
+
+        def _generate_and_score_completions(self, inputs):  # type: ignore[override]
+            output = super()._generate_and_score_completions(inputs)
+            mode = "train" if self.model.training else "eval"
+            size = self.num_generations if mode == "train" else self.num_generations_eval
+            rewards = self._batch_rewards
+            if self.multi_objective_aggregation == "sum_then_normalize":
+                unscorable = rewards.isnan().all(dim=1)
+                rewards = (rewards * self.reward_weights.to(rewards.device)).nansum(dim=1)
+                rewards[unscorable] = float("nan")
+            agree = agreeing_groups(rewards, size)
+            local = output["completion_mask"].size(0)
+            index = self.accelerator.process_index
+            keep = (~agree).repeat_interleave(size)[index * local:(index + 1) * local].to(output["completion_mask"])
+            output["completion_mask"] = output["completion_mask"] * keep.unsqueeze(1)
+            if output.get("tool_mask") is not None:
+                output["tool_mask"] = output["tool_mask"] * keep.unsqueeze(1)
+            mask = output["completion_mask"] if output.get("tool_mask") is None else \
+                output["completion_mask"] * output["tool_mask"]
+            # the token count the dapo/cispo losses divide by: the dropped groups' tokens leave it too
+            output["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()
+            dropped = int(agree.sum())
+            if mode == "train":
+                self.dropped_groups += dropped
+                self.seen_groups += agree.numel()
+            self._metrics[mode][DROPPED_GROUPS].append(float(dropped))
+            self._metrics[mode]["dynamic_sampling/dropped_fraction"].append(dropped / max(1, agree.numel()))
+            return output
+
+    return DynamicSamplingGRPOTrainer

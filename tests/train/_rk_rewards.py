@@ -32,8 +32,9 @@ def coin(sample: Sample) -> float:
     return float(hashed(sample.completion_text) < 0.5)
 
 
-def completion_hash(sample: Sample) -> float:
-    return hashed(sample.completion_text)
+def odd_prompts_win(sample: Sample) -> float:
+    """Even-numbered prompts: 0.0; odd ones: 1.0 plus a value that differs from completion to completion."""
+    return 0.0 if number_in(sample) % 2 == 0 else 1.0 + hashed(sample.completion_text)
 
 
 def write_prompts(path: Path, n: int) -> Path:
@@ -48,3 +49,16 @@ def cli_env() -> dict[str, str]:
     import os
 
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+
+
+def stage_run(recipe_file: Path, stage_dir: Path, index: int = 0):
+    """The StageRun for stage ``index`` of a recipe, to call a runner in this process."""
+    from rewardkit.plugins import default_kit
+    from rewardkit.recipe import load_recipe
+    from rewardkit.stage import StageRun
+
+    recipe = load_recipe(recipe_file)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    model = recipe.model.name_or_path if recipe.model else None
+    return StageRun(stage=recipe.stages[index], index=index, recipe=recipe, dir=stage_dir, model=model,
+                    kit=default_kit())

@@ -23,7 +23,8 @@ _LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".cs
 
 
 def load_rows(data: DataConfig, recipe: Recipe) -> Any:
-    """The data's rows as a ``datasets.Dataset``: columns renamed, ``skip``/``limit`` applied, ``domain`` added."""
+    """The data's rows as a ``datasets.Dataset``: columns renamed, ``skip``/``limit`` applied, ``domain``
+    added."""
     import datasets
 
     path = recipe.resolve_path(data.path)
@@ -67,8 +68,8 @@ def shape_prompt(prompt: Any, data: DataConfig) -> Any:
 def _require(ds: Any, data: DataConfig, needed: list[str], example: str) -> None:
     missing = [c for c in needed if c not in ds.column_names]
     if missing:
-        raise ValueError(f"{data.path} has no {', '.join(map(repr, missing))} column (columns: {ds.column_names}); "
-                         f"map them with data.columns, e.g. `columns: {example}`")
+        raise ValueError(f"{data.path} has no {', '.join(map(repr, missing))} column (columns: "
+                         f"{ds.column_names}); map them with data.columns, e.g. `columns: {example}`")
 
 
 def load_dataset_for(data: DataConfig, recipe: Recipe) -> Any:
@@ -79,7 +80,7 @@ def load_dataset_for(data: DataConfig, recipe: Recipe) -> Any:
 
 
 def _response(value: Any, prompt: Any, column: str, data: DataConfig) -> Any:
-    """A completion in the prompt's form: an assistant message list for a chat prompt, text for a text prompt."""
+    """A completion in the prompt's form: assistant messages for a chat prompt, text for a text prompt."""
     if isinstance(prompt, list):
         if isinstance(value, str):
             return [{"role": "assistant", "content": value}]
@@ -141,7 +142,8 @@ def _grade_key(grade: Any) -> str:
 
 
 def load_preference_dataset(data: DataConfig, recipe: Recipe, *, grade_column: str | None = None,
-                            grade_margins: Mapping[str, float] | None = None, keep_margin: bool = True) -> Any:
+                            grade_margins: Mapping[str, float] | None = None,
+                            keep_margin: bool = True) -> Any:
     """Preference pairs: ``prompt`` (optional when ``chosen``/``rejected`` are whole conversations),
     ``chosen``, ``rejected``; a ``margin`` column (float) is kept with ``keep_margin``, and
     ``grade_column`` turns a grade (``"slightly better"``) into one through ``grade_margins``."""
@@ -163,8 +165,8 @@ def load_preference_dataset(data: DataConfig, recipe: Recipe, *, grade_column: s
         if grade_column is not None:
             key = _grade_key(row[grade_column])
             if key not in margins:
-                raise ValueError(f"{data.path}: grade {row[grade_column]!r} in column {grade_column!r} has no "
-                                 f"margin; known grades: {sorted(margins)} (set options.grade_margins)")
+                raise ValueError(f"{data.path}: grade {row[grade_column]!r} in column {grade_column!r} has "
+                                 f"no margin; known grades: {sorted(margins)} (set options.grade_margins)")
             out["margin"] = margins[key]
         elif keep_margin and "margin" in row:
             out["margin"] = float(row["margin"])

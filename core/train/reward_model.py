@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..stage import StageRun
-from .common import build_config, finish, load_tokenizer, model_init_kwargs, model_path, train, trainer_defaults
+from .common import (build_config, finish, load_tokenizer, model_init_kwargs, model_path, train,
+                     trainer_defaults)
 
 
 def _llama_grades() -> dict[str, float]:
@@ -51,7 +52,8 @@ def build_reward_trainer(run: StageRun) -> tuple[Any, Any]:
     from .data import load_preference_dataset
 
     options: RewardModelOptions = run.options()
-    bad = {k: v for k, v in options.grade_margins.items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
+    bad = {k: v for k, v in options.grade_margins.items()
+           if not isinstance(v, (int, float)) or isinstance(v, bool)}
     if bad:
         raise recipe_problem(run, "options.grade_margins", f"margins must be numbers, got {bad}",
                              "e.g. grade_margins: {better: 1.0, slightly better: 0.5}")
@@ -60,7 +62,8 @@ def build_reward_trainer(run: StageRun) -> tuple[Any, Any]:
     tokenizer = load_tokenizer(run)
     dataset = load_preference_dataset(run.data(), run.recipe, grade_column=options.grade_column,
                                       grade_margins=options.grade_margins)
-    trainer = RewardTrainer(model=model_path(run), args=config, train_dataset=dataset, processing_class=tokenizer)
+    trainer = RewardTrainer(model=model_path(run), args=config, train_dataset=dataset,
+                            processing_class=tokenizer)
     return trainer, tokenizer
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..stage import StageRun
-from .common import build_config, finish, load_tokenizer, model_init_kwargs, model_path, train, trainer_defaults
+from .common import (build_config, finish, load_tokenizer, model_init_kwargs, model_path, train,
+                     trainer_defaults)
 
 LOSS_REDUCTIONS = ("mean", "sum")
 

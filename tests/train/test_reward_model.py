@@ -13,6 +13,7 @@ from rewardkit.recipe import load_recipe
 from rewardkit.stage import StageRun
 
 GRADES = ["significantly better", "better", "slightly better", "marginally better"]
+COLUMNS = "{prompt: question, chosen: worked, rejected: bare}"
 
 
 def gsm8k_pairs(path: Path, n: int) -> list[dict]:
@@ -41,15 +42,16 @@ stages:
     recipe = load_recipe(recipe_file)
     stage_dir = tmp_path / "stage"
     stage_dir.mkdir(exist_ok=True)
-    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model), kit=default_kit())
+    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model),
+                    kit=default_kit())
 
 
 def score(model, tok, question: str, answer: str) -> float:
     """The reward model's score of one chat turn, rendered as in training."""
     import torch
 
-    text = tok.apply_chat_template([{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
-                                   tokenize=False)
+    turns = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    text = tok.apply_chat_template(turns, tokenize=False)
     with torch.no_grad():
         return float(model(**tok(text, return_tensors="pt")).logits[0, 0])
 
@@ -60,7 +62,7 @@ def test_reward_model_learns_to_prefer_worked_solutions(tiny_model, tmp_path):
     from rewardkit.train.reward_model import run_reward_model_stage
 
     pairs = gsm8k_pairs(tmp_path / "pairs.jsonl", 40)
-    data = f'{{path: "{tmp_path / "pairs.jsonl"}", columns: {{prompt: question, chosen: worked, rejected: bare}}, limit: 24}}'
+    data = f'{{path: "{tmp_path / "pairs.jsonl"}", columns: {COLUMNS}, limit: 24}}'
     run = rm_run(tmp_path, tiny_model, data=data,
                  args="max_steps: 6, per_device_train_batch_size: 4, learning_rate: 2.0e-3")
     held_out = pairs[24:]
@@ -68,8 +70,8 @@ def test_reward_model_learns_to_prefer_worked_solutions(tiny_model, tmp_path):
     set_seed(run.recipe.seed)  # the score head RewardTrainer starts from (it seeds the same way)
     before = AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1)
     before.config.pad_token_id = tok.pad_token_id
-    margin_before = sum(score(before, tok, p["question"], p["worked"]) - score(before, tok, p["question"], p["bare"])
-                        for p in held_out) / len(held_out)
+    margin_before = sum(score(before, tok, p["question"], p["worked"])
+                        - score(before, tok, p["question"], p["bare"]) for p in held_out) / len(held_out)
 
     result = run_reward_model_stage(run)
     assert result["model"] == str(tiny_model)  # the policy goes on to the next stage
@@ -92,8 +94,7 @@ def test_grades_become_margins_in_the_bradley_terry_loss(tiny_model, tmp_path):
     from rewardkit.train.reward_model import build_reward_trainer
 
     gsm8k_pairs(tmp_path / "pairs.jsonl", 4)
-    data = (f'{{path: "{tmp_path / "pairs.jsonl"}", columns: {{prompt: question, chosen: worked, rejected: bare}}, '
-            'chat: false}')
+    data = f'{{path: "{tmp_path / "pairs.jsonl"}", columns: {COLUMNS}, chat: false}}'
     run = rm_run(tmp_path, tiny_model, data=data, args="max_steps: 1", options="grade_column: grade")
     trainer, _ = build_reward_trainer(run)
     assert trainer.train_dataset["margin"] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0])  # Llama's four grades
@@ -103,7 +104,7 @@ def test_grades_become_margins_in_the_bradley_terry_loss(tiny_model, tmp_path):
     model = trainer.model.eval()
     with torch.no_grad():
         loss = trainer.compute_loss(model, dict(batch))
-        rewards = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.squeeze(-1)
+        rewards = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, 0]
     chosen, rejected = rewards.chunk(2)
     want = -torch.nn.functional.logsigmoid(chosen - rejected - batch["margin"]).mean()
     plain = -torch.nn.functional.logsigmoid(chosen - rejected).mean()
@@ -123,10 +124,11 @@ name: tiny-rm
 model: {{name_or_path: {tiny_model}}}
 stages:
   - type: sft
-    data: {{path: "{{shared_data}}/gsm8k/test.jsonl", columns: {{prompt: question, completion: answer}}, limit: 4}}
+    data: {{path: "{{shared_data}}/gsm8k/test.jsonl", limit: 4,
+           columns: {{prompt: question, completion: answer}}}}
     args: {{max_steps: 1, per_device_train_batch_size: 2}}
   - type: reward_model
-    data: {{path: pairs.jsonl, columns: {{prompt: question, chosen: worked, rejected: bare}}}}
+    data: {{path: pairs.jsonl, columns: {COLUMNS}}}
     args: {{max_steps: 2, per_device_train_batch_size: 4}}
 """)
     out = cli("run", str(recipe), "--output-dir", str(tmp_path / "run"))
@@ -144,5 +146,6 @@ stages:
 
     model = AutoModelForSequenceClassification.from_pretrained(rm["reward_model"])
     tok = AutoTokenizer.from_pretrained(rm["reward_model"])
-    batch = tok(["#### 18", "Janet sells 16 - 3 - 4 = 9 duck eggs a day. #### 18"], return_tensors="pt", padding=True)
+    pair = ["#### 18", "Janet sells 16 - 3 - 4 = 9 duck eggs a day. #### 18"]
+    batch = tok(pair, return_tensors="pt", padding=True)
     assert tuple(model(**batch).logits.shape) == (2, 1)

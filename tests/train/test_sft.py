@@ -12,6 +12,8 @@ from rewardkit.plugins import default_kit
 from rewardkit.recipe import RecipeError, load_recipe
 from rewardkit.stage import StageRun
 
+GSM8K_SFT = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}'
+
 def gsm8k_rows(n: int, skip: int = 0) -> list[dict]:
     from rewardkit.testing import shared_data_dir
 
@@ -34,7 +36,8 @@ stages:
     recipe = load_recipe(recipe_file)
     stage_dir = tmp_path / "stage"
     stage_dir.mkdir(exist_ok=True)
-    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model), kit=default_kit())
+    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model),
+                    kit=default_kit())
 
 
 def trained_text(tokenizer, row: dict) -> str:
@@ -46,15 +49,14 @@ def test_prompt_completion_rows_train_on_the_completion_only(tiny_model, tmp_pat
     from rewardkit.train.sft import build_sft_trainer
 
     rows = gsm8k_rows(2)
-    data = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}, limit: 2}'
+    data = GSM8K_SFT + ", limit: 2}"
     trainer, tok = build_sft_trainer(sft_run(tmp_path, tiny_model, data=data))
     for row, want in zip(trainer.train_dataset, rows):
         # chat (the default): the assistant reply and its end of turn; the question is context only
         assert trained_text(tok, row) == want["answer"] + "<|im_end|>\n"
         assert tok.decode(row["input_ids"]).startswith(f"<|im_start|>user\n{want['question']}<|im_end|>\n")
 
-    text = ('{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}, limit: 2, '
-            'chat: false, prompt_template: "Question: {prompt}\\nAnswer: "}')
+    text = GSM8K_SFT + ', limit: 2, chat: false, prompt_template: "Question: {prompt}\\nAnswer: "}'
     trainer, tok = build_sft_trainer(sft_run(tmp_path, tiny_model, data=text))
     for row, want in zip(trainer.train_dataset, rows):
         assert tok.decode(row["input_ids"]).startswith(f"Question: {want['question']}\nAnswer: ")
@@ -85,10 +87,11 @@ def test_packed_samples_do_not_attend_to_each_other(tiny_model, tmp_path):
 
     from rewardkit.train.sft import build_sft_trainer
 
-    data = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}, limit: 6}'
-    run = sft_run(tmp_path, tiny_model, data=data, args="packing: true, max_length: 1024, per_device_train_batch_size: 2, max_steps: 1")
+    run = sft_run(tmp_path, tiny_model, data=GSM8K_SFT + ", limit: 6}",
+                  args="packing: true, max_length: 1024, per_device_train_batch_size: 2, max_steps: 1")
     trainer, _ = build_sft_trainer(run)
-    assert any(len(lengths) > 1 for lengths in trainer.train_dataset["seq_lengths"])  # several samples per row
+    # several samples share a row
+    assert any(len(lengths) > 1 for lengths in trainer.train_dataset["seq_lengths"])
     batch = next(iter(trainer.get_train_dataloader()))
     positions = batch["position_ids"][0]
     starts = (positions == 0).nonzero().flatten().tolist()
@@ -120,7 +123,7 @@ def test_sum_loss_is_the_sum_over_tokens_under_gradient_accumulation(tiny_model,
 
     from rewardkit.train.sft import build_sft_trainer
 
-    data = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}, limit: 2}'
+    data = GSM8K_SFT + ", limit: 2}"
     run = sft_run(tmp_path, tiny_model, data=data, options=f"loss: {loss}",
                   args="max_steps: 1, per_device_train_batch_size: 1, gradient_accumulation_steps: 2")
     trainer, _ = build_sft_trainer(run)
@@ -146,7 +149,7 @@ def test_sum_loss_is_the_sum_over_tokens_under_gradient_accumulation(tiny_model,
 def test_unknown_loss_option_is_a_recipe_error(tiny_model, tmp_path):
     from rewardkit.train.sft import build_sft_trainer
 
-    data = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}, limit: 2}'
+    data = GSM8K_SFT + ", limit: 2}"
     with pytest.raises(RecipeError, match=r"stages\[0\]\.options\.loss: loss must be one of mean, sum"):
         build_sft_trainer(sft_run(tmp_path, tiny_model, data=data, options="loss: total"))
     with pytest.raises(ValueError, match="has no 'completion' column"):
@@ -164,7 +167,8 @@ data:
   limit: 8
 stages:
   - type: sft
-    args: {{max_steps: 2, per_device_train_batch_size: 2, packing: true, max_length: 1024, learning_rate: 1.0e-3}}
+    args: {{max_steps: 2, per_device_train_batch_size: 2, packing: true, max_length: 1024,
+            learning_rate: 1.0e-3}}
     options: {{loss: sum}}
 """)
     out = cli("run", str(recipe), "--output-dir", str(tmp_path / "run"))
@@ -184,8 +188,8 @@ stages:
     assert model_dir == stage_dir / "model"
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    prompt = tok.apply_chat_template([{"role": "user", "content": "What is 2+2?"}], add_generation_prompt=True,
-                                     return_tensors="pt", return_dict=True)
+    prompt = tok.apply_chat_template([{"role": "user", "content": "What is 2+2?"}],
+                                     add_generation_prompt=True, return_tensors="pt", return_dict=True)
     generated = model.generate(**prompt, max_new_tokens=6, do_sample=False)
     assert generated.shape[1] > prompt["input_ids"].shape[1]
     start = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()

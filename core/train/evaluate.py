@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..stage import StageRun
 from .sampling import SamplingOptions
@@ -131,10 +132,9 @@ def _fmt(value: float | None) -> str:
 
 
 def _table(report: dict[str, Any], label: str) -> str:
-    lines = [f"# {label}: {Path(str(report['model'])).name}", "",
-             f"model `{report['model']}`, data `{report['data']}`, {report['prompts']} prompts; "
-             f"correct: `{report['metric']}` >= {report['threshold']}", "",
-             "| accuracy | value |", "|---|---|"]
+    about = (f"model `{report['model']}`, data `{report['data']}`, {report['prompts']} prompts; "
+             f"correct: `{report['metric']}` >= {report['threshold']}")
+    lines = [f"# {label}: {Path(str(report['model'])).name}", "", about, "", "| accuracy | value |", "|---|---|"]
     if "greedy" in report:
         lines.append(f"| greedy | {_fmt(report['greedy']['accuracy'])} |")
     for key, value in report.get("samples", {}).items():

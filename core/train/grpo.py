@@ -11,10 +11,11 @@ data-side options (:class:`GRPOOptions`):
   the prompts whose reward standard deviation exceeds ``min_reward_std`` (prompts the model always
   or never solves teach GRPO nothing). ``<stage>/selection.json`` lists every prompt's mean and std.
 * ``dynamic_sampling`` (DAPO): in each generation batch, groups whose rewards all agree have zero
-  advantage; they are dropped from the loss (their tokens leave the loss, its token normaliser and
-  the KL term), and ``dynamic_sampling/dropped_groups`` is logged each step. TRL 1.16 has no such
-  switch, hence a small GRPOTrainer subclass. Unlike DAPO, the batch is not refilled with fresh
-  prompts, so a step trains on fewer groups.
+  advantage; they are dropped from the loss: their tokens leave the loss mask, so the KL and entropy
+  terms, and the token count that the ``dapo``/``cispo``/``bnpo`` losses divide by (for the per-sequence
+  means of ``grpo``/``dr_grpo`` they remain rows of zero loss). ``dynamic_sampling/dropped_groups``
+  is logged each step. TRL 1.16 has no such switch, hence a small GRPOTrainer subclass. Unlike DAPO,
+  the batch is not refilled with fresh prompts, so a step trains on fewer groups.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..stage import StageRun
-from .common import build_config, finish, load_tokenizer, model_init_kwargs, model_path, train, trainer_defaults
+from .common import (
+    build_config,
+    finish,
+    load_tokenizer,
+    model_init_kwargs,
+    model_path,
+    train,
+    trainer_defaults,
+)
 
 SELECTION_FILE = "selection.json"
 DROPPED_GROUPS = "dynamic_sampling/dropped_groups"
@@ -65,7 +74,7 @@ def run_grpo_stage(run: StageRun) -> dict[str, Any]:
         tokenizer = load_tokenizer(run)
         dataset = load_dataset_for(data, run.recipe)
         if options.select_by_variance:
-            dataset, extra["selection"] = select_by_variance(run, options, config, engine, dataset, tokenizer)
+            dataset, extra["selection"] = select_by_variance(run, options, config, dataset, tokenizer)
         trainer_cls = dynamic_sampling_trainer() if options.dynamic_sampling else GRPOTrainer
         trainer = trainer_cls(model=model_path(run), reward_funcs=engine.trl_reward_funcs(), args=config,
                               train_dataset=dataset, processing_class=tokenizer)
@@ -79,7 +88,7 @@ def run_grpo_stage(run: StageRun) -> dict[str, Any]:
 
 
 # -- Qwen 2.5: prompt selection by reward variance ----------------------------------------------------
-def select_by_variance(run: StageRun, options: GRPOOptions, config: Any, engine: Any, dataset: Any,
+def select_by_variance(run: StageRun, options: GRPOOptions, config: Any, dataset: Any,
                        tokenizer: Any) -> tuple[Any, dict[str, Any]]:
     """The dataset cut to the prompts whose rewards vary, and a summary (the full report goes to
     ``<stage>/selection.json``). The sampled completions stay in ``<stage>/selection_samples.jsonl``."""
@@ -102,7 +111,8 @@ def select_by_variance(run: StageRun, options: GRPOOptions, config: Any, engine:
     rows = dataset.to_list()
     path = sample_to_file(run, rows, run.dir / "selection_samples.jsonl", sampling, model_path=model_path(run),
                           tokenizer=tokenizer)
-    scored = score_rows(engine, read_jsonl(path))
+    with run.engine() as engine:  # an engine of its own: the stage's reward_stats.json is training's
+        scored = score_rows(engine, read_jsonl(path))
     write_jsonl(path, scored)
     k = sampling.samples
     report = []

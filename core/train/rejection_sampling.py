@@ -14,8 +14,9 @@ does not change the model.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..stage import StageRun
 from .sampling import SamplingOptions

@@ -11,7 +11,15 @@ import json
 from typing import Any
 
 from ..stage import StageRun
-from .common import build_config, finish, load_tokenizer, model_init_kwargs, model_path, train, trainer_defaults
+from .common import (
+    build_config,
+    finish,
+    load_tokenizer,
+    model_init_kwargs,
+    model_path,
+    train,
+    trainer_defaults,
+)
 
 
 def run_rloo_stage(run: StageRun) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..stage import StageRun
 from ..types import stable_hash
@@ -123,8 +124,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        fh.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     os.replace(tmp, path)
 
 
@@ -185,9 +185,8 @@ def sample_to_file(run: StageRun, rows: Sequence[dict[str, Any]], out: Path, sam
                                            model_kwargs=model_init_kwargs(run), first=done):
             for i, group in enumerate(completions):
                 row = rows[start + i]
-                for j, text in enumerate(group):
-                    fh.write(json.dumps({**row, "completion": text, "sample_index": j},
-                                        ensure_ascii=False, default=str) + "\n")
+                fh.writelines(json.dumps({**row, "completion": text, "sample_index": j},
+                                        ensure_ascii=False, default=str) + "\n" for j, text in enumerate(group))
             fh.flush()
     return out
 

@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rewardkit.testing import shared_data_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _rk_rewards as rk  # noqa: E402
+import _rk_rewards as rk
 
 GSM8K = """\
 data:
@@ -175,3 +174,28 @@ stages:
         greedy = read_jsonl(Path(result["eval"]).with_name("greedy.jsonl"))
         assert len(greedy) == 3 and all(r["rewards"]["has_digit"] in (0.0, 1.0) for r in greedy)
         assert result["greedy_accuracy"] == sum(r["rewards"]["has_digit"] for r in greedy) / 3
+
+
+def test_generate_option_errors_say_what_to_do(tiny_model, tmp_path, monkeypatch):
+    from rewardkit.recipe import RecipeError
+    from rewardkit.train.generate import run_generate_stage
+
+    def stage(options: str):
+        recipe = tmp_path / "gen.yaml"
+        recipe.write_text(f"""\
+name: gen
+model: {{name_or_path: {tiny_model}}}
+data: {{path: {rk.write_prompts(tmp_path / "prompts.jsonl", 2)}}}
+stages: [{{type: generate, options: {options}}}]
+""")
+        return rk.stage_run(recipe, tmp_path / "stage")
+
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.options: temperature 0 \(greedy\) gives the same completion "
+                       r"4 times; set samples: 1"):
+        run_generate_stage(stage("{samples: 4, temperature: 0}"))
+    with pytest.raises(RecipeError, match="backend must be one of transformers, vllm, not 'vlm'"):
+        run_generate_stage(stage("{backend: vlm}"))
+    # vLLM is imported only when asked for; without it the error names the fix (this test hides it)
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    with pytest.raises(RuntimeError, match=r"backend: vllm needs vLLM \(and a GPU\): `pip install vllm`"):
+        run_generate_stage(stage("{backend: vllm, samples: 2}"))

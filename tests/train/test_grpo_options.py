@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _rk_rewards as rk  # noqa: E402
+import _rk_rewards as rk
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -20,7 +20,6 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def test_agreeing_groups():
     import torch
-
     from rewardkit.train.grpo import agreeing_groups
 
     nan = float("nan")
@@ -71,6 +70,8 @@ stages:
     # GRPO trained on the kept prompts only: an even one would make a group whose rewards agree
     [step] = [r for r in read_jsonl(stage / "metrics.jsonl") if "frac_reward_zero_std" in r]
     assert step["frac_reward_zero_std"] == 0.0 and step["rewards/parity/mean"] < 1.0
+    # reward_stats.json is training's: 1 step x 4 completions (the selection pass scored on its own)
+    assert json.loads((stage / "reward_stats.json").read_text())["parity"]["scored"] == 4
 
 
 def test_variance_selection_with_nothing_left_says_what_to_do(tiny_model, tmp_path):
@@ -98,12 +99,10 @@ stages:
 def test_dynamic_sampling_masks_agreeing_groups(tiny_model, tmp_path):
     """Straight on the trainer: the rows of groups whose rewards agree leave the loss mask and the
     token count; the others are untouched."""
-    import torch
     from datasets import Dataset
-    from trl import GRPOConfig
-
     from rewardkit import RewardSpec, ScoringEngine
     from rewardkit.train.grpo import DROPPED_GROUPS, dynamic_sampling_trainer
+    from trl import GRPOConfig
 
     sys.path.insert(0, str(rk.HERE))
     engine = ScoringEngine([RewardSpec("python", params={"function": "_rk_rewards:prompt_parity"})])

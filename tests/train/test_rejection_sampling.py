@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _rk_rewards as rk  # noqa: E402
+import _rk_rewards as rk
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -65,9 +65,8 @@ stages:
 
 def test_best_of_k_by_a_reward_model(tiny_model, tmp_path, cli):
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     from rewardkit.testing import build_tiny_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     rm = build_tiny_model(tmp_path / "rm", kind="classifier", seed=3)
     recipe = tmp_path / "rs.yaml"

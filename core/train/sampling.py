@@ -4,9 +4,9 @@ stages and GRPO's prompt selection.
 Completions are written to a JSONL file in the ``rewardkit score`` contract: each row is the data
 row (its columns as the recipe maps them) with ``prompt`` (as given to the model: text or chat
 messages), ``completion`` (text) and ``sample_index`` (0..K-1). Rows come prompt by prompt, K per
-prompt, so an interrupted stage resumes after the last whole prompt written. Each batch is seeded
-from the seed and its first prompt, so a resumed file holds what an uninterrupted run would have
-written (on the same machine and backend).
+prompt, a batch of prompts at a time, so an interrupted stage resumes after the last whole batch
+written. Each batch is seeded from the seed and its first prompt, so a resumed file holds what an
+uninterrupted run would have written (on the same machine and backend).
 
 Backends: ``transformers`` (batched ``model.generate``, left padding; CPU or one GPU) and
 ``vllm`` (imported only when asked for; needs ``pip install vllm`` and a GPU).
@@ -185,8 +185,8 @@ def sample_to_file(run: StageRun, rows: Sequence[dict[str, Any]], out: Path, sam
                                            model_kwargs=model_init_kwargs(run), first=done):
             for i, group in enumerate(completions):
                 row = rows[start + i]
-                fh.writelines(json.dumps({**row, "completion": text, "sample_index": j},
-                                        ensure_ascii=False, default=str) + "\n" for j, text in enumerate(group))
+                fh.writelines(json.dumps({**row, "completion": text, "sample_index": j}, ensure_ascii=False,
+                                         default=str) + "\n" for j, text in enumerate(group))
             fh.flush()
     return out
 

@@ -61,6 +61,19 @@ def _sum_loss_trainer_class() -> type:
     return SumLossSFTTrainer
 
 
+def _can_mask_assistant(tokenizer: Any) -> bool:
+    """TRL can mask every assistant turn: the template has generation markers or TRL can patch it."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    if tokenizer.chat_template and has_generation_markers(tokenizer.chat_template):
+        return True
+    try:
+        get_training_chat_template(tokenizer)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def build_sft_trainer(run: StageRun) -> tuple[Any, Any]:
     """The stage's SFTTrainer (not yet trained) and tokenizer."""
     from trl import SFTConfig, SFTTrainer
@@ -75,6 +88,13 @@ def build_sft_trainer(run: StageRun) -> tuple[Any, Any]:
     defaults = {**trainer_defaults(run), "model_init_kwargs": model_init_kwargs(run) or None}
     config = build_config(SFTConfig, defaults, run)
     tokenizer = load_tokenizer(run)
+    own_template = config.chat_template_path is not None
+    if config.assistant_only_loss and not own_template and not _can_mask_assistant(tokenizer):
+        raise recipe_problem(run, "args.assistant_only_loss", "the tokenizer's chat template has no "
+                             "{% generation %} markers and TRL knows no training version of it",
+                             "drop assistant_only_loss (the last assistant turn of each conversation is then "
+                             "the completion), or set args.chat_template_path to a template with generation "
+                             "markers")
     dataset = load_sft_dataset(run.data(), run.recipe, keep_messages=config.assistant_only_loss)
     cls = _sum_loss_trainer_class() if options.loss == "sum" else SFTTrainer
     trainer = cls(model=model_path(run), args=config, train_dataset=dataset, processing_class=tokenizer)

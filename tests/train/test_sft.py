@@ -82,6 +82,32 @@ def test_messages_rows_train_on_the_last_assistant_turn(tiny_model, tmp_path):
     assert first["answer"] in full  # the earlier turn is context, not a target
 
 
+#: The tiny model's ChatML template with generation markers around the assistant replies.
+CHATML_TRAINING = (
+    "{% for m in messages %}{% if m['role'] == 'assistant' %}<|im_start|>assistant\n{% generation %}"
+    "{{ m['content'] }}<|im_end|>\n{% endgeneration %}"
+    "{% else %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_assistant_only_loss_trains_every_assistant_turn(tiny_model, tmp_path):
+    from rewardkit.train.sft import build_sft_trainer
+
+    first, second = gsm8k_rows(2)
+    conversation = [{"role": "user", "content": first["question"]},
+                    {"role": "assistant", "content": first["answer"]},
+                    {"role": "user", "content": second["question"]},
+                    {"role": "assistant", "content": second["answer"]}]
+    (tmp_path / "chats.jsonl").write_text(json.dumps({"messages": conversation}) + "\n")
+    (tmp_path / "chatml.jinja").write_text(CHATML_TRAINING)
+    run = sft_run(tmp_path, tiny_model, data=f'{{path: "{tmp_path / "chats.jsonl"}"}}',
+                  args=f'assistant_only_loss: true, chat_template_path: "{tmp_path / "chatml.jinja"}"')
+    trainer, tok = build_sft_trainer(run)
+    [row] = trainer.train_dataset
+    assert trained_text(tok, row) == first["answer"] + "<|im_end|>\n" + second["answer"] + "<|im_end|>\n"
+
+
 def test_packed_samples_do_not_attend_to_each_other(tiny_model, tmp_path):
     import torch
 
@@ -146,12 +172,15 @@ def test_sum_loss_is_the_sum_over_tokens_under_gradient_accumulation(tiny_model,
         assert logged > 50 * sum(sums) / sum(counts)
 
 
-def test_unknown_loss_option_is_a_recipe_error(tiny_model, tmp_path):
+def test_settings_that_cannot_apply_are_recipe_errors(tiny_model, tmp_path):
     from rewardkit.train.sft import build_sft_trainer
 
     data = GSM8K_SFT + ", limit: 2}"
     with pytest.raises(RecipeError, match=r"stages\[0\]\.options\.loss: loss must be one of mean, sum"):
         build_sft_trainer(sft_run(tmp_path, tiny_model, data=data, options="loss: total"))
+    # the tiny model's ChatML template has no {% generation %} markers for TRL's assistant masks
+    with pytest.raises(RecipeError, match=r"args\.assistant_only_loss: the tokenizer's chat template has no"):
+        build_sft_trainer(sft_run(tmp_path, tiny_model, data=data, args="assistant_only_loss: true"))
     with pytest.raises(ValueError, match="has no 'completion' column"):
         build_sft_trainer(sft_run(tmp_path, tiny_model, data=data.replace(", completion: answer", "")))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .engine import RewardSpec, ScoringEngine
 
@@ -42,9 +42,12 @@ class ModelConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    """Rows to score or train on: a local JSON/JSONL/Parquet file, or a hub dataset id."""
+    """Rows to score or train on: a local JSON/JSONL/Parquet file, a hub dataset id, or (``stage:``)
+    the rows an earlier stage of the run wrote (``generate``'s samples, ``rejection_sampling``'s SFT set)."""
 
-    path: str
+    path: str = ""
+    #: An earlier stage's name (or type) whose written data to read, instead of ``path``.
+    stage: str | None = None
     #: The dataset's configuration name on the hub (e.g. ``main`` for openai/gsm8k).
     subset: str | None = None
     split: str = "train"
@@ -60,6 +63,13 @@ class DataConfig(_Strict):
     #: Training stages: ``"{prompt}"``-style template applied to text prompts, e.g. to ask for \boxed{}.
     prompt_template: str | None = None
     system_prompt: str | None = None
+
+    @model_validator(mode="after")
+    def _path_or_stage(self) -> "DataConfig":
+        if bool(self.path) == bool(self.stage):
+            raise ValueError("data needs either `path:` (a file or hub dataset) or `stage:` (an earlier stage "
+                             "whose data to read), not both and not neither")
+        return self
 
 
 class ScoringConfig(_Strict):
@@ -401,7 +411,7 @@ def check_recipe(recipe: Recipe, *, kit: "RewardKit | None" = None,
     _check_stages(recipe, kit, stages, add)
     datasets = [(("data",), recipe.data)] + [(loc + ("data",), s.data) for loc, s in stages]
     for loc, data in datasets:
-        if data is not None and _looks_local(data.path) and not recipe.resolve_path(data.path).exists():
+        if data is not None and data.path and _looks_local(data.path) and not recipe.resolve_path(data.path).exists():
             add(loc + ("path",), f"data file {data.path!r} does not exist (looked at {recipe.resolve_path(data.path)})",
                 "paths are relative to the recipe file's folder; `{shared_data}/gsm8k/test.jsonl` names the bundled data")
     return problems
@@ -422,7 +432,12 @@ def _check_stages(recipe: Recipe, kit: "RewardKit", stages: list[tuple[tuple[Any
     from .registry import UnknownNameError
     from .stage import coerce_fields
 
+    earlier: list[str] = []
     for n, (loc, stage) in enumerate(stages):
+        if stage.data is not None and stage.data.stage is not None and stage.data.stage not in earlier:
+            add(loc + ("data", "stage"), f"no earlier stage named {stage.data.stage!r} wrote data",
+                f"earlier stages: {', '.join(earlier) or 'none'} (a stage's name, else its type)")
+        earlier += [stage.name or stage.type, stage.type]
         if stage.type == ROUNDS:
             if not stage.stages:
                 add(loc + ("stages",), "a rounds stage repeats its `stages:`, and has none",
@@ -474,10 +489,16 @@ def _check_stages(recipe: Recipe, kit: "RewardKit", stages: list[tuple[tuple[Any
                 add(loc + (key, k), f"{cls.__name__} has no field {k!r}",
                     f"did you mean {hint[0]!r}?" if hint else f"see the {cls.__name__} fields (`rewardkit plugins`)")
             try:
-                coerce_fields(cls, {k: v for k, v in values.items() if k not in unknown})
+                coerced = coerce_fields(cls, {k: v for k, v in values.items() if k not in unknown})
             except ValueError as exc:
                 field_name = str(exc).split(" ", 1)[0]
                 add(loc + (key, field_name), f"{cls.__name__}.{exc}", "fix the value's type in the recipe")
+                continue
+            if key == "options" and not unknown and callable(getattr(cls, "check", None)):
+                try:  # value rules a type cannot say (an options class may define check())
+                    cls(**coerced).check()
+                except (ValueError, TypeError) as exc:
+                    add(loc + (key,), f"{cls.__name__}: {exc}", "fix the option's value")
         if stage_type.needs_rewards and not recipe.rewards:
             add(loc + ("type",), f"a {stage.type} stage scores with the recipe's rewards, and it has none",
                 "add a `rewards:` list")

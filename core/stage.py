@@ -95,11 +95,19 @@ class StageRun:
         return self.stage.name or self.stage.type
 
     def data(self) -> "DataConfig":
-        """The stage's ``data:``, else the recipe's (checked at validation: the stage type needs it)."""
+        """The stage's ``data:``, else the recipe's (checked at validation: the stage type needs it).
+        ``data: {stage: NAME}`` becomes the file that earlier stage wrote (its result's ``data``)."""
         data = self.stage.data or self.recipe.data
         if data is None:
             raise ValueError(f"stage {self.label!r} needs `data:` (in the stage or the recipe)")
-        return data
+        if data.stage is None:
+            return data
+        for result in reversed(self.previous):  # the latest: in rounds, this round's
+            label = str(result.get("stage", ""))
+            if (label == data.stage or label.endswith("-" + data.stage)) and result.get("data"):
+                return data.model_copy(update={"path": str(result["data"]), "stage": None})
+        raise ValueError(f"stage {self.label!r} reads the data of stage {data.stage!r}, which wrote none "
+                         f"(stages that write data: generate, rejection_sampling)")
 
     def options(self) -> Any:
         """The stage's ``options:`` as its stage type's options dataclass (defaults filled in)."""
@@ -133,6 +141,8 @@ def coerce_fields(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"{key} must be a number, got {value!r}") from None
         elif kind is float and isinstance(value, int) and not isinstance(value, bool):
             out[key] = float(value)
+        elif kind is float and not isinstance(value, float):
+            raise ValueError(f"{key} must be a number, got {value!r}")
         elif kind is int and isinstance(value, str):
             try:
                 out[key] = int(value)
@@ -159,7 +169,12 @@ def _base_type(annotation: Any) -> type | None:
         return mapping.get(names.pop()) if len(names) == 1 else None
     if annotation in (float, int, bool, str):
         return annotation
-    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    import types
+    import typing
+
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None  # list[str], dict[...]: not a scalar field
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if len(args) == 1 and args[0] in (float, int, bool, str):
         return args[0]
     return None

@@ -102,7 +102,7 @@ def run_recipe(recipe: Recipe, output_dir: str | None = None, *, fresh: bool = F
             if done is not None:
                 run.log(f"[rewardkit] stage {index + 1}/{len(stages)}: {label}: done in an earlier run, kept")
                 model = done.get("model") or model
-                previous.append(done)
+                previous.append({"stage": label, **done})
                 continue
             stage_type = kit.registry.stage(stage.type)
             stage_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def run_recipe(recipe: Recipe, output_dir: str | None = None, *, fresh: bool = F
             kit.hook.rewardkit_stage_end(stage=stage, recipe=recipe, result=result)
             run.mark(index, label, stage.type, "done", result=result)
             model = result.get("model") or model
-            previous.append(result)
+            previous.append({"stage": label, **result})
             run.log(f"[rewardkit] stage {index + 1}/{len(stages)}: {label}: done in {result['seconds']} s")
     return run.results()
 

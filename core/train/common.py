@@ -24,7 +24,8 @@ def cpu_defaults() -> dict[str, Any]:
 
     if torch.cuda.is_available():
         return {}
-    return {"use_cpu": True, "bf16": False, "fp16": False}
+    # TRL turns gradient checkpointing on by default: on the CPU it only costs time
+    return {"use_cpu": True, "bf16": False, "fp16": False, "gradient_checkpointing": False}
 
 
 def trainer_defaults(run: StageRun) -> dict[str, Any]:

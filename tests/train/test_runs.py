@@ -244,3 +244,35 @@ def test_only_rank_zero_writes_the_run_directory(tmp_path, monkeypatch):
     run.mark(0, "a", "grpo", "running")
     run.log("hello")
     assert list((tmp_path / "run").iterdir()) == []
+
+
+def test_a_stage_reads_the_data_an_earlier_stage_wrote(tiny_model, tmp_path, cli):
+    recipe = tmp_path / "gen-score.yaml"
+    recipe.write_text(f"""\
+name: gen-score
+model: {{name_or_path: {tiny_model}}}
+data: {{path: {GSM8K}, columns: {{prompt: question}}, limit: 2}}
+rewards: [{{name: regex_match, id: has_digit, params: {{pattern: '\\d'}}}}]
+stages:
+  - {{type: generate, options: {{samples: 2, max_new_tokens: 6}}}}
+  - {{type: score, data: {{stage: generate}}}}
+""")
+    out = cli("run", str(recipe), "--output-dir", str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    scored = [json.loads(l) for l in (tmp_path / "run" / "01-score" / "scores.jsonl").read_text().splitlines()]
+    assert len(scored) == 4 and all("has_digit" in row["rewards"] for row in scored)
+    assert {row["sample_index"] for row in scored} == {0, 1}
+    bad = tmp_path / "bad-ref.yaml"
+    bad.write_text(recipe.read_text().replace("{stage: generate}", "{stage: sample}"))
+    with pytest.raises(RecipeError, match=r"stages\[1\]\.data\.stage: no earlier stage named 'sample' wrote data"):
+        load_recipe(bad)
+
+
+def test_list_valued_trl_args_validate(tiny_model, tmp_path):
+    path = tmp_path / "dpo.yaml"
+    path.write_text(f"name: dpo\nmodel: {{name_or_path: {tiny_model}}}\ndata: {{path: {GSM8K}}}\nstages:\n"
+                    f"  - type: dpo\n    args: {{loss_type: [sigmoid_norm, sft], loss_weights: [1.0, 0.2], beta: '5'}}\n")
+    assert load_recipe(path).stages[0].args["loss_type"] == ["sigmoid_norm", "sft"]
+    path.write_text(path.read_text().replace("beta: '5'", "beta: [5]"))
+    with pytest.raises(RecipeError, match="DPOConfig.beta must be a number"):
+        load_recipe(path)

@@ -88,6 +88,10 @@ class SamplingOptions:
     #: Extra keyword arguments for ``vllm.LLM(...)``, e.g. ``{gpu_memory_utilization: 0.5}``.
     vllm_args: dict[str, Any] = field(default_factory=dict)
 
+    def check(self) -> None:
+        """The settings' value rules (``rewardkit validate`` calls this): ValueError naming the field."""
+        Sampling(**{**{f: getattr(self, f) for f in _SAMPLING_FIELDS}, "seed": 0}).check()
+
     def sampling(self, run: StageRun, **overrides: Any) -> Sampling:
         """The settings, seed filled in from the recipe; a bad one is reported as a recipe error."""
         from ..stages import recipe_problem

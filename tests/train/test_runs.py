@@ -276,3 +276,11 @@ def test_list_valued_trl_args_validate(tiny_model, tmp_path):
     path.write_text(path.read_text().replace("beta: '5'", "beta: [5]"))
     with pytest.raises(RecipeError, match="DPOConfig.beta must be a number"):
         load_recipe(path)
+
+
+def test_option_values_are_checked_at_validation(tiny_model, tmp_path):
+    path = tmp_path / "gen.yaml"
+    path.write_text(f"name: gen\nmodel: {{name_or_path: {tiny_model}}}\ndata: {{path: {GSM8K}}}\nstages:\n"
+                    f"  - {{type: generate, options: {{samples: 3, temperature: 0}}}}\n")
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.options: GenerateOptions: temperature 0 \(greedy\)"):
+        load_recipe(path)

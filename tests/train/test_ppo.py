@@ -124,28 +124,36 @@ def test_value_model_from_a_causal_lm_starts_at_zero_from_a_reward_model_keeps_i
 
 
 # -- the trainer ---------------------------------------------------------------------------------------
-def test_value_model_learns_on_a_fixed_batch(tiny_model, tmp_path):
+def ppo_trainer(model: Path, out: Path, pattern: str, prompts: list[str], options: Any, **config: Any) -> Any:
+    """A PPOTrainer on the tiny model, rewarded by ``regex_match(pattern)``."""
     from datasets import Dataset
     from rewardkit import RewardSpec, ScoringEngine
-    from rewardkit.train.ppo import PPOOptions
     from rewardkit.train.ppo_trainer import PPOConfig, PPOTrainer
     from rewardkit.train.ppo_value import load_value_model
     from transformers import AutoTokenizer
 
-    engine = ScoringEngine([RewardSpec("regex_match", id="has_e", params={"pattern": "e"})])
-    prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": f"What is {i}+{i}?"}]}
-                                 for i in range(8)])
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    value_model = load_value_model(str(tiny_model), tokenizer.pad_token_id)
-    before = {n: p.detach().clone() for n, p in value_model.named_parameters()}
+    engine = ScoringEngine([RewardSpec("regex_match", id="regex", params={"pattern": pattern})])
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    args = PPOConfig(output_dir=str(out), use_cpu=True, bf16=False, per_device_train_batch_size=4,
+                     logging_steps=1, report_to="none", save_strategy="no", seed=0,
+                     reward_weights=engine.weights, disable_tqdm=True, **config)
+    trainer = PPOTrainer(model=str(model), value_model=load_value_model(str(model), tokenizer.pad_token_id),
+                         args=args, reward_funcs=engine.trl_reward_funcs(), processing_class=tokenizer,
+                         train_dataset=Dataset.from_list([{"prompt": [{"role": "user", "content": p}]}
+                                                          for p in prompts]), ppo=options)
+    trainer.engine = engine
+    return trainer
+
+
+def test_value_model_learns_on_a_fixed_batch(tiny_model, tmp_path):
+    from rewardkit.train.ppo import PPOOptions
+
     # 4 PPO epochs over one batch of 4 samples: the value targets stay fixed while the value model fits them
-    config = PPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, max_steps=4, num_iterations=4,
-                       per_device_train_batch_size=4, max_completion_length=8, logging_steps=1,
-                       report_to="none", save_strategy="no", seed=0, reward_weights=engine.weights,
-                       disable_tqdm=True)
-    trainer = PPOTrainer(model=str(tiny_model), value_model=value_model, args=config,
-                         reward_funcs=engine.trl_reward_funcs(), train_dataset=prompts,
-                         processing_class=tokenizer, ppo=PPOOptions(value_learning_rate=3e-3))
+    trainer = ppo_trainer(tiny_model, tmp_path, "e", [f"What is {i}+{i}?" for i in range(8)],
+                          PPOOptions(value_learning_rate=3e-3), max_steps=4, num_iterations=4,
+                          max_completion_length=8)
+    value_model = trainer.value_model
+    before = {n: p.detach().clone() for n, p in value_model.named_parameters()}
     trainer.train()
     logs = [e for e in trainer.state.log_history if "ppo/value_loss" in e]
     losses = [e["ppo/value_loss"] for e in logs]
@@ -155,7 +163,21 @@ def test_value_model_learns_on_a_fixed_batch(tiny_model, tmp_path):
     changed = [n for n, p in value_model.named_parameters() if not torch.equal(p, before[n])]
     # ... and both its head and its backbone train
     assert "score.weight" in changed and any(n.startswith("model.layers.") for n in changed)
-    assert engine.stats["has_e"].scored == 4  # one generation, reused by the 4 epochs
+    assert trainer.engine.stats["regex"].scored == 4  # one generation, reused by the 4 epochs
+
+
+def test_non_stop_penalty_scores_completions_that_ran_out_of_tokens(tiny_model, tmp_path):
+    from rewardkit.train.ppo import PPOOptions
+
+    trainer = ppo_trainer(tiny_model, tmp_path, ".", [f"Count to {i}." for i in range(4)],
+                          PPOOptions(non_stop_penalty=-3.0), max_steps=1, num_iterations=1,
+                          max_completion_length=6)
+    trainer.train()
+    [logged] = [e for e in trainer.state.log_history if "ppo/score/mean" in e]
+    # the random tiny model never says end-of-turn in 6 tokens: every completion gets the penalty
+    # instead of the regex's 1.0, which GRPO's own reward metric still shows
+    assert logged["completions/clipped_ratio"] == 1.0 and logged["reward"] == 1.0
+    assert logged["ppo/score/mean"] == -3.0 and logged["ppo/returns/mean"] < -2.0
 
 
 def test_rewardkit_run_ppo_writes_policy_value_model_metrics_and_curves(tiny_model, tmp_path, cli):

@@ -35,7 +35,7 @@ from .ppo_gae import (
     masked_whiten,
     token_rewards,
 )
-from .ppo_value import load_weights, token_values
+from .ppo_value import TokenValues, load_weights
 
 #: The value model's folder inside a checkpoint and next to the stage's policy.
 VALUE_DIR = "value_model"
@@ -113,8 +113,9 @@ class PPOTrainer(GRPOTrainer):
         value_model.train()
         self.value_model = value_model
         # Under DDP the value model's gradients are averaged across processes like the policy's.
+        values = TokenValues(value_model)
         distributed = self.accelerator.num_processes > 1
-        self._value_forward = self.accelerator.prepare_model(value_model) if distributed else value_model
+        self._value_forward = self.accelerator.prepare_model(values) if distributed else values
         self._reward_table: torch.Tensor | None = None
         self.add_callback(_ClearValueGrads(value_model))
 
@@ -153,9 +154,9 @@ class PPOTrainer(GRPOTrainer):
                 batch_size: int) -> torch.Tensor:
         chunks = []
         for start in range(0, input_ids.size(0), batch_size):
+            rows = slice(start, start + batch_size)
             with self.accelerator.autocast():
-                chunks.append(token_values(self._value_forward, input_ids[start:start + batch_size],
-                                           attention_mask[start:start + batch_size], completion_length))
+                chunks.append(self._value_forward(input_ids[rows], attention_mask[rows], completion_length))
         return torch.cat(chunks)
 
     def _scores(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -245,7 +246,7 @@ class PPOTrainer(GRPOTrainer):
         input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
         attention_mask = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
         with self.accelerator.autocast():
-            values = token_values(self._value_forward, input_ids, attention_mask, completion_ids.size(1))
+            values = self._value_forward(input_ids, attention_mask, completion_ids.size(1))
         value_loss, clipped = clipped_value_loss(values, inputs["old_values"], inputs["returns"],
                                                  inputs["value_mask"], self.ppo.cliprange_value)
         self._metrics[mode]["ppo/value_loss"].append(self._mean_over_processes(value_loss))

@@ -57,6 +57,18 @@ def token_values(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tens
     return value_head(model)(hidden).squeeze(-1).float()
 
 
+class TokenValues(torch.nn.Module):
+    """:func:`token_values` as a module's forward, so that DDP can wrap it (and average its gradients)."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                completion_length: int) -> torch.Tensor:
+        return token_values(self.model, input_ids, attention_mask, completion_length)
+
+
 def load_weights(model: Any, folder: str | Path) -> None:
     """Load a ``save_pretrained`` folder's weights into ``model`` in place (one file or shards)."""
     from safetensors.torch import load_file

@@ -106,7 +106,7 @@ BUILTIN_STAGES = (
               description="GRPO with the recipe's rewards (variance-based prompt selection, dynamic sampling)"),
     StageType("rloo", run="rewardkit.train.rloo:run_rloo_stage", config="trl:RLOOConfig", needs_rewards=True,
               description="RLOO with the recipe's rewards"),
-    StageType("ppo", run="rewardkit.train.ppo:run_ppo_stage", config="trl:GRPOConfig",
+    StageType("ppo", run="rewardkit.train.ppo:run_ppo_stage", config="rewardkit.train.ppo_trainer:PPOConfig",
               options="rewardkit.train.ppo:PPOOptions", needs_rewards=True,
               description="PPO with a learned value model (GAE) and the recipe's verifiable rewards"),
     StageType("generate", run="rewardkit.train.generate:run_generate_stage",

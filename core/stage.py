@@ -109,6 +109,23 @@ class StageRun:
         raise ValueError(f"stage {self.label!r} reads the data of stage {data.stage!r}, which wrote none "
                          f"(stages that write data: generate, rejection_sampling)")
 
+    def model_reference(self, value: str) -> str:
+        """A model named in an option: ``"@NAME"`` is what the earlier stage NAME (its name, else its
+        type) produced (its ``reward_model``, else its ``model``); anything else a folder (relative to
+        the recipe) or a hub id."""
+        if not value.startswith("@"):
+            local = self.recipe.resolve_path(value)
+            return str(local) if local.exists() else value
+        name = value[1:]
+        for result in reversed(self.previous):
+            label = str(result.get("stage", ""))
+            if label == name or label.endswith("-" + name):
+                found = result.get("reward_model") or result.get("model")
+                if found:
+                    return str(found)
+        raise ValueError(f"stage {self.label!r}: {value!r} names no earlier stage that produced a model "
+                         f"(earlier: {', '.join(str(r.get('stage')) for r in self.previous) or 'none'})")
+
     def options(self) -> Any:
         """The stage's ``options:`` as its stage type's options dataclass (defaults filled in)."""
         stage_type = self.kit.registry.stage(self.stage.type)

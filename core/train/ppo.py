@@ -71,11 +71,11 @@ def _check(options: PPOOptions, run: StageRun) -> None:
 
 
 def value_model_path(options: PPOOptions, run: StageRun) -> str:
-    """``options.value_model`` (relative to the recipe), else the model the policy starts from."""
+    """``options.value_model`` (a folder relative to the recipe, a hub id, or ``@reward_model``: what
+    an earlier stage produced), else the model the policy starts from."""
     if options.value_model is None:
         return model_path(run)
-    local = run.recipe.resolve_path(options.value_model)
-    return str(local) if local.exists() else options.value_model
+    return run.model_reference(options.value_model)
 
 
 def run_ppo_stage(run: StageRun) -> dict[str, Any]:

@@ -106,8 +106,7 @@ def reward_model_scores(run: StageRun, options: RejectionSamplingOptions, rows: 
 
     from .common import model_init_kwargs
 
-    local = run.recipe.resolve_path(options.reward_model)
-    name = str(local) if local.exists() else options.reward_model
+    name = run.model_reference(options.reward_model)  # a folder, a hub id, or "@reward_model"
     tokenizer = AutoTokenizer.from_pretrained(name)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -284,3 +284,32 @@ def test_option_values_are_checked_at_validation(tiny_model, tmp_path):
                     f"  - {{type: generate, options: {{samples: 3, temperature: 0}}}}\n")
     with pytest.raises(RecipeError, match=r"stages\[0\]\.options: GenerateOptions: temperature 0 \(greedy\)"):
         load_recipe(path)
+
+
+def test_options_name_an_earlier_stages_model(tiny_model, tmp_path, cli):
+    """Tulu 3's shape: a reward model, then rejection sampling scored by it and PPO whose value model
+    starts from it, named as "@reward_model"."""
+    rows = [json.loads(line) for line in
+            (Path(__file__).parents[2] / "../shared/data/gsm8k/test.jsonl").resolve().read_text().splitlines()[:8]]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": r["question"], "chosen": r["answer"],
+                                         "rejected": r["answer"].split("####")[-1].strip()}) + "\n" for r in rows))
+    recipe = tmp_path / "chain.yaml"
+    recipe.write_text(f"""\
+name: chain
+model: {{name_or_path: {tiny_model}}}
+data: {{path: {GSM8K}, columns: {{prompt: question}}, limit: 4}}
+rewards: [{{name: regex_match, id: has_digit, params: {{pattern: '\\d'}}}}]
+stages:
+  - {{type: reward_model, data: {{path: {pairs}}}, args: {{max_steps: 2, per_device_train_batch_size: 4}}}}
+  - {{type: rejection_sampling, options: {{samples: 2, max_new_tokens: 6, reward_model: "@reward_model"}}}}
+  - type: ppo
+    options: {{value_model: "@reward_model"}}
+    args: {{max_steps: 1, per_device_train_batch_size: 2, max_completion_length: 6, num_iterations: 1}}
+""")
+    out = cli("run", str(recipe), "--output-dir", str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    rm = results[0]["reward_model"]
+    assert results[1]["scorer"] == "reward_model" and results[1]["kept"] == 4
+    assert Path(results[2]["value_model"]).is_dir() and rm.endswith("00-reward_model/model")

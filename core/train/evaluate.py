@@ -42,6 +42,17 @@ class EvalOptions(SamplingOptions):
     #: A completion is correct when the metric's value is at least this.
     threshold: float = 1.0
 
+    def check(self) -> None:
+        """Value rules (``rewardkit validate`` calls this): ValueError saying what to change."""
+        if not self.greedy and self.samples < 1:
+            raise ValueError("nothing to evaluate: greedy is false and samples is 0; set greedy: true or samples: N")
+        wanted = [self.pass_at] if isinstance(self.pass_at, int) else list(self.pass_at)
+        bad = [k for k in wanted if not 1 <= k <= self.samples]
+        if bad:
+            raise ValueError(f"pass@{bad[0]} needs 1 <= k <= samples ({self.samples}); raise samples or lower pass_at")
+        if self.samples:
+            super().check()
+
 
 def pass_at_k(n: int, c: int, k: int) -> float:
     """The unbiased pass@k estimate from ``n`` samples of which ``c`` are correct: ``1 - C(n-c, k) / C(n, k)``."""

@@ -190,7 +190,7 @@ stages: [{{type: generate, options: {options}}}]
 """)
         return rk.stage_run(recipe, tmp_path / "stage")
 
-    with pytest.raises(RecipeError, match=r"stages\[0\]\.options: temperature 0 \(greedy\) gives the same completion "
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.options: (GenerateOptions: )?temperature 0 \(greedy\) gives the same completion "
                        r"4 times; set samples: 1"):
         run_generate_stage(stage("{samples: 4, temperature: 0}"))
     with pytest.raises(RecipeError, match="backend must be one of transformers, vllm, not 'vlm'"):

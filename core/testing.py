@@ -57,6 +57,23 @@ def score_one(reward: Reward, completion: Any = "", prompt: Any = "", params: Ma
     return reward.score([sample], params)[0]
 
 
+# -- stages ----------------------------------------------------------------------------------------
+def stage_run(recipe_file: str | os.PathLike[str], stage_dir: str | os.PathLike[str], index: int = 0,
+              model: str | os.PathLike[str] | None = None) -> Any:
+    """The :class:`~rewardkit.stage.StageRun` of stage ``index`` of a recipe file, to call a stage's
+    runner in this process (tests of a stage type, notebooks). ``model`` defaults to the recipe's."""
+    from .plugins import default_kit
+    from .recipe import load_recipe
+    from .stage import StageRun
+
+    recipe = load_recipe(recipe_file)
+    stage_dir = Path(stage_dir)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    start = str(model) if model is not None else (recipe.model.name_or_path if recipe.model else None)
+    return StageRun(stage=recipe.stages[index], index=index, recipe=recipe, dir=stage_dir, model=start,
+                    kit=default_kit())
+
+
 # -- tiny models -----------------------------------------------------------------------------------
 #: A chat template in the ChatML style; the generation prompt opens an assistant turn.
 CHAT_TEMPLATE = (

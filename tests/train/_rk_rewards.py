@@ -53,12 +53,8 @@ def cli_env() -> dict[str, str]:
 
 def stage_run(recipe_file: Path, stage_dir: Path, index: int = 0):
     """The StageRun for stage ``index`` of a recipe, to call a runner in this process."""
-    from rewardkit.plugins import default_kit
-    from rewardkit.recipe import load_recipe
-    from rewardkit.stage import StageRun
+    from rewardkit.testing import stage_run as make
 
-    recipe = load_recipe(recipe_file)
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    model = recipe.model.name_or_path if recipe.model else None
-    return StageRun(stage=recipe.stages[index], index=index, recipe=recipe, dir=stage_dir, model=model,
-                    kit=default_kit())
+    return make(recipe_file, stage_dir, index)
+
+

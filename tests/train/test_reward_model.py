@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rewardkit.plugins import default_kit
-from rewardkit.recipe import load_recipe
 from rewardkit.stage import StageRun
+from rewardkit.testing import stage_run
 
 GRADES = ["significantly better", "better", "slightly better", "marginally better"]
 COLUMNS = "{prompt: question, chosen: worked, rejected: bare}"
@@ -39,11 +38,7 @@ stages:
     args: {{{args}}}
     options: {{{options}}}
 """)
-    recipe = load_recipe(recipe_file)
-    stage_dir = tmp_path / "stage"
-    stage_dir.mkdir(exist_ok=True)
-    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model),
-                    kit=default_kit())
+    return stage_run(recipe_file, tmp_path / "stage", model=model)
 
 
 def score(model, tok, question: str, answer: str) -> float:

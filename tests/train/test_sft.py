@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rewardkit.plugins import default_kit
-from rewardkit.recipe import RecipeError, load_recipe
+from rewardkit.recipe import RecipeError
 from rewardkit.stage import StageRun
+from rewardkit.testing import stage_run
 
 GSM8K_SFT = '{path: "{shared_data}/gsm8k/test.jsonl", columns: {prompt: question, completion: answer}'
 
@@ -33,11 +33,7 @@ stages:
     args: {{{args}}}
     options: {{{options}}}
 """)
-    recipe = load_recipe(recipe_file)
-    stage_dir = tmp_path / "stage"
-    stage_dir.mkdir(exist_ok=True)
-    return StageRun(stage=recipe.stages[0], index=0, recipe=recipe, dir=stage_dir, model=str(model),
-                    kit=default_kit())
+    return stage_run(recipe_file, tmp_path / "stage", model=model)
 
 
 def trained_text(tokenizer, row: dict) -> str:

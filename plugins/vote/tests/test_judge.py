@@ -1,4 +1,5 @@
-"""vote.judge: votes of several judge samples, a real local judge, and the policy's latest checkpoint as judge."""
+"""vote.judge: votes of several judge samples, a real local judge, and the policy's latest checkpoint as
+the judge."""
 
 import json
 import subprocess
@@ -30,7 +31,8 @@ def test_majority_and_mean_of_pass_fail_verdicts():
              "Same number.\n**Verdict:** PASS", "I cannot tell."]
     s = tally("reference", texts)
     assert s.value == 1.0 and s.details["votes"] == {"PASS": 2, "FAIL": 1}
-    assert s.details["parsed"] == 3 and s.details["judged"] == 4 and s.details["share"] == pytest.approx(2 / 3)
+    assert s.details["parsed"] == 3 and s.details["judged"] == 4
+    assert s.details["share"] == pytest.approx(2 / 3)
     assert s.details["verdicts"] == ["PASS", "FAIL", "PASS", None] and len(s.details["unparseable"]) == 1
     assert tally("reference", texts, aggregate="mean").value == pytest.approx(2 / 3)
 
@@ -59,7 +61,8 @@ def test_no_parseable_verdict_is_an_error_not_a_zero():
     ({}, "needs `model`"),
     ({"model": "m", "kind": "pairwise"}, "kind must be one of"),
     ({"model": "m", "n": 3, "temperature": 0.0}, "same greedy question 3 times"),
-    ({"model": "latest:runs/x/01-grpo", "backend": "http", "base_url": "http://127.0.0.1:1/v1"}, "this process"),
+    ({"model": "latest:runs/x/01-grpo", "backend": "http", "base_url": "http://127.0.0.1:1/v1"},
+     "this process"),
     ({"model": "m", "initial_model": "m0"}, "with a fixed model, remove it"),
     ({"model": "m", "aggregate": "median"}, "majority or mean"),
     ({"model": "m", "template": "no/such/template.txt"}, "is not a file"),
@@ -74,8 +77,9 @@ def test_tiny_local_judge_through_the_engine(tiny_model):
     rows = [make_sample("16 - 3 - 4 = 9, and 9 * 2 = 18. The answer is 18.", prompt=QUESTION, answer="18"),
             make_sample("The answer is 26.", prompt=QUESTION, answer="18"),
             make_sample("The answer is 18.", prompt=QUESTION)]  # no reference: nothing to judge against
-    spec = RewardSpec("vote.judge", id="self", params={"model": str(tiny_model), "n": 3, "temperature": 1.0,
-                                                       "max_new_tokens": 6, "options": {"device": "cpu"}})
+    spec = RewardSpec("vote.judge", id="self", params={"kind": "reference", "model": str(tiny_model), "n": 3,
+                                                       "temperature": 1.0, "max_new_tokens": 6,
+                                                       "options": {"device": "cpu"}})
     with ScoringEngine([spec]) as engine:
         first, second, third = (s.scores["self"] for s in engine.score(rows))
     for s in (first, second):
@@ -83,7 +87,8 @@ def test_tiny_local_judge_through_the_engine(tiny_model):
         assert s.details["judge"] == str(tiny_model) and s.details["judged"] == 3
         assert len(s.details["verdicts"]) == 3 and s.details["judge_tail"]
         assert s.value is None and "no verdict could be parsed from 3 judge sample(s)" in s.error
-    assert third.value is None and third.error is None and third.reason == "no reference answer to judge against"
+    assert third.value is None and third.error is None
+    assert third.reason == "no reference answer to judge against"
     assert engine.stats["self"].calls == 1  # one batch call: the model generated 2 x 3 judge samples at once
 
 
@@ -94,8 +99,8 @@ def test_real_instruct_judge_votes():
     rows = [make_sample("16 - 3 - 4 = 9 eggs, 9 * 2 = 18. The answer is 18.", prompt=QUESTION, answer="18"),
             make_sample("16 - 3 = 13 eggs, 13 * 2 = 26. The answer is 26.", prompt=QUESTION, answer="18")]
     torch.manual_seed(0)
-    out = judge.score(rows, {"model": str(model), "template": str(DATA / "grade_terse.txt"), "n": 5,
-                             "temperature": 0.7, "max_new_tokens": 12, "options": {"device": "cpu"}})
+    out = judge.score(rows, {"kind": "reference", "model": str(model),
+                             "template": str(DATA / "grade_terse.txt"), "n": 5, "temperature": 0.7, "max_new_tokens": 12, "options": {"device": "cpu"}})
     for s in out:
         labels = [v for v in s.details["verdicts"] if v is not None]
         assert s.details["judged"] == 5 and s.details["parsed"] == len(labels) >= 1
@@ -123,7 +128,7 @@ def _checkpoint(stage: Path, step: int, *, complete: bool = True, like: Path | N
 def test_latest_checkpoint_judge_switches_when_a_newer_one_appears(tmp_path, tiny_model):
     stage = tmp_path / "01-grpo"
     rows = [make_sample("The answer is 18.", prompt=QUESTION)]
-    params = {"kind": "pointwise", "model": f"latest:{stage}", "n": 1, "temperature": 0.0, "max_new_tokens": 8,
+    params = {"model": f"latest:{stage}", "n": 1, "temperature": 0.0, "max_new_tokens": 8,
               "options": {"device": "cpu"}}
 
     def ask(**extra):
@@ -131,7 +136,8 @@ def test_latest_checkpoint_judge_switches_when_a_newer_one_appears(tmp_path, tin
         return s
 
     early = ask()
-    assert early.value is None and "no complete checkpoint-N folder" in early.error and "initial_model" in early.error
+    assert early.value is None and "no complete checkpoint-N folder" in early.error
+    assert "initial_model" in early.error
     assert ask(initial_model=str(tiny_model)).details["judge"] == str(tiny_model)
     _checkpoint(stage, 1)
     one = ask(initial_model=str(tiny_model))
@@ -143,7 +149,8 @@ def test_latest_checkpoint_judge_switches_when_a_newer_one_appears(tmp_path, tin
     two = ask(initial_model=str(tiny_model))
     assert two.details["judge"] == str(stage / "checkpoint-2")
     # the new weights write the verdict now (greedy: the difference is the model's, not the sampling's)
-    assert two.details["judge_tail"] != one.details["judge_tail"] and any(c.isalpha() for c in two.details["judge_tail"])
+    assert two.details["judge_tail"] != one.details["judge_tail"]
+    assert any(c.isalpha() for c in two.details["judge_tail"])
     # checkpoint-12 sorts after checkpoint-2 by step, not by name
     _checkpoint(stage, 12)
     assert ask(initial_model=str(tiny_model)).details["judge"] == str(stage / "checkpoint-12")
@@ -163,7 +170,7 @@ try:
 except RewardParamsError as exc:
     print(exc)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "rewardkit-judge, which is not installed" in out.stdout
     assert "pip install 'rewardkit-vote[judge]'" in out.stdout

@@ -58,7 +58,8 @@ def test_below_min_agreement_the_whole_group_is_not_applicable(janet):
     assert "below min_agreement 60%" in out[0].reason and out[0].error is None
     assert out[0].details["share"] == pytest.approx(4 / 7)  # the vote is still reported
     # at 4/7 = 57% a threshold of one half is met
-    assert values(majority.score(group(completions, prompt=question), {"min_agreement": 0.5}))[:2] == [1.0, 1.0]
+    half = majority.score(group(completions, prompt=question), {"min_agreement": 0.5})
+    assert values(half)[:2] == [1.0, 1.0]
 
 
 def test_symbolic_equivalence_goes_through_sympy_and_text_cannot_see_it():
@@ -150,7 +151,8 @@ def test_through_the_engine_groups_are_prompts(janet):
     question, completions = janet
     other = ["\\boxed{5}", "The answer is 5.", "\\boxed{4}"]
     # interleaved, as a batch of several GRPO groups may arrive
-    samples = [make_sample(c, prompt=question) for c in completions] + [make_sample(c, prompt="2+3?") for c in other]
+    samples = [make_sample(c, prompt=question) for c in completions]
+    samples += [make_sample(c, prompt="2+3?") for c in other]
     order = [0, 7, 1, 8, 2, 9, 3, 4, 5, 6]
     batch = [samples[i] for i in order]
     with ScoringEngine([RewardSpec("vote.majority", id="ttrl", params={"min_agreement": 0.5})]) as engine:

@@ -24,8 +24,8 @@ def test_grpo_with_majority_vote_and_latest_checkpoint_judge(tiny_model, tmp_pat
 
     with open(shared_data_dir() / "gsm8k" / "test.jsonl") as f:
         rows = [json.loads(next(f)) for _ in range(2)]
-    ds = Dataset.from_list([{"prompt": [{"role": "user", "content": r["question"] + " Put the answer after ####."}]}
-                            for r in rows])
+    ds = Dataset.from_list([
+        {"prompt": [{"role": "user", "content": r["question"] + " Put the answer after ####."}]} for r in rows])
     out = tmp_path / "01-grpo"
     recorder = Recorder()
     kit = RewardKit(plugins=[recorder])
@@ -36,8 +36,8 @@ def test_grpo_with_majority_vote_and_latest_checkpoint_judge(tiny_model, tmp_pat
             "kind": "pointwise", "model": f"latest:{out}", "initial_model": str(tiny_model), "n": 2,
             "temperature": 1.0, "max_new_tokens": 4, "options": {"device": "cpu"}}),
     ], kit=kit)
-    config = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, max_steps=3, per_device_train_batch_size=8,
-                        num_generations=4, max_completion_length=8, logging_steps=1, report_to="none",
+    config = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, max_steps=3,
+                        per_device_train_batch_size=8, num_generations=4, max_completion_length=8, logging_steps=1, report_to="none",
                         save_strategy="steps", save_steps=1, reward_weights=engine.weights, seed=0)
     trainer = GRPOTrainer(model=str(tiny_model), reward_funcs=engine.trl_reward_funcs(), args=config,
                           train_dataset=ds)
@@ -62,5 +62,6 @@ def test_grpo_with_majority_vote_and_latest_checkpoint_judge(tiny_model, tmp_pat
             assert len({s.details.get("majority") for s in g}) == 1
 
     # The judge is the policy: before the first save the starting model, then each newest checkpoint.
-    judges = [{s.details.get("judge") for s in scores} for rid, _, scores in recorder.batches if rid == "self_judge"]
+    judges = [{s.details.get("judge") for s in scores}
+              for rid, _, scores in recorder.batches if rid == "self_judge"]
     assert judges == [{str(tiny_model)}, {str(out / "checkpoint-1")}, {str(out / "checkpoint-2")}]

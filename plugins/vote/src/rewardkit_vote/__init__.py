@@ -13,4 +13,4 @@ from .judge import judge, tally
 from .majority import majority
 
 __version__ = "0.1.0"
-__all__ = ["Clustering", "cluster", "judge", "tally", "last_number", "majority", "math_answer", "normalise"]
+__all__ = ["Clustering", "cluster", "judge", "last_number", "majority", "math_answer", "normalise", "tally"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Callable
 
 from rewardkit import RewardParamsError
 
@@ -36,7 +36,8 @@ def math_answer(text: str) -> str | None:
     "the answer is" cues, GSM8K's ``####``, math-verify's plain last formula, then the last number."""
     import rewardkit_math as rm
 
-    for find in (rm.minerva, rm.final_boxes, rm.answer_tag, rm.answer_is, rm.hashes, rm.last_formula, rm.last_number):
+    order = (rm.minerva, rm.final_boxes, rm.answer_tag, rm.answer_is, rm.hashes, rm.last_formula, rm.last_number)
+    for find in order:
         found = find(text)
         if found:
             return found
@@ -61,7 +62,7 @@ def whole_text(text: str) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def compile_pattern(pattern: str) -> "re.Pattern[str]":
+def compile_pattern(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as e:
@@ -101,7 +102,8 @@ def check_extract(extract: str, pattern: str) -> None:
             raise RewardParamsError("extract: regex needs a pattern, e.g. pattern: 'Answer: (\\S+)'")
         compile_pattern(pattern)
     elif pattern:
-        raise RewardParamsError(f"pattern is only read with extract: regex (extract is {extract!r}); remove it")
+        raise RewardParamsError(f"pattern is only read with extract: regex (extract is {extract!r}); "
+                                "remove it")
     if extract == "math" and not math_installed():
         raise RewardParamsError(
             f"extract: math reads answers with rewardkit-math, which is not installed; {MATH_INSTALL}, "

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 LATEST = "latest:"
 
@@ -67,8 +68,8 @@ def latest_backend(kind: str, model: str, initial_model: str, options: Mapping[s
         newest = newest_checkpoint(stage_dir)
         path = str(newest) if newest is not None else initial_model
         if not path:
-            raise NoJudgeYet(f"no complete checkpoint-N folder in {stage_dir} yet, and no initial_model to judge "
-                             "with until then; set initial_model to the model the stage starts from")
+            raise NoJudgeYet(f"no complete checkpoint-N folder in {stage_dir} yet, and no initial_model to "
+                             "judge with until then; set initial_model to the model the stage starts from")
         if path != slot.path:
             old, slot.backend, slot.path = slot.backend, None, None
             if old is not None:

@@ -15,8 +15,8 @@ reported because the vote itself may then be off).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from .answers import normalise
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
@@ -37,12 +38,13 @@ def _judge_api() -> Any:
     return rewardkit_judge
 
 
-def check(*, kind: str, backend: str, model: str, initial_model: str, base_url: str | None, template: str | None,
-          reference_column: str | None, n: int, aggregate: str, temperature: float, max_new_tokens: int,
+def check(*, kind: str, backend: str, model: str, initial_model: str, base_url: str | None,
+          template: str | None, reference_column: str | None, n: int, aggregate: str, temperature: float, max_new_tokens: int,
           timeout: float, min_agreement: float, options: dict[str, Any] | None) -> None:
     api = _judge_api()
     if kind not in KINDS:
-        raise RewardParamsError(f"kind must be one of {', '.join(KINDS)} (the verdict asked for), not {kind!r}")
+        raise RewardParamsError(f"kind must be one of {', '.join(KINDS)} (the verdict asked for), "
+                                f"not {kind!r}")
     if aggregate not in AGGREGATES:
         raise RewardParamsError(f"aggregate must be majority or mean, not {aggregate!r}")
     if not model:
@@ -50,13 +52,13 @@ def check(*, kind: str, backend: str, model: str, initial_model: str, base_url: 
                                 "(backend: http), or latest:<stage dir> for the policy's newest checkpoint")
     if checkpoints.is_latest(model):
         if backend not in IN_PROCESS:
-            raise RewardParamsError(f"model: latest:... loads each new checkpoint in this process; use backend "
-                                    f"{' or '.join(IN_PROCESS)}, not {backend!r}")
+            raise RewardParamsError(f"model: latest:... loads each new checkpoint in this process; use "
+                                    f"backend {' or '.join(IN_PROCESS)}, not {backend!r}")
         if not str(checkpoints.latest_dir(model)):
             raise RewardParamsError("model: latest: needs a directory, e.g. latest:runs/my-recipe/01-grpo")
     elif initial_model:
-        raise RewardParamsError("initial_model is the judge before the first checkpoint of model: latest:<dir>; "
-                                "with a fixed model, remove it")
+        raise RewardParamsError("initial_model is the judge before the first checkpoint of "
+                                "model: latest:<dir>; with a fixed model, remove it")
     if backend == "http" and not base_url:
         raise RewardParamsError("backend: http needs base_url, e.g. http://127.0.0.1:8000/v1")
     if backend in IN_PROCESS and base_url:
@@ -72,19 +74,21 @@ def check(*, kind: str, backend: str, model: str, initial_model: str, base_url: 
     if not timeout or timeout <= 0 or math.isinf(timeout):
         raise RewardParamsError("timeout must be a positive number of seconds (below the engine's deadline)")
     if not 0.0 <= float(min_agreement) <= 1.0:
-        raise RewardParamsError(f"min_agreement is a share of the verdicts between 0 and 1, not {min_agreement!r}")
+        raise RewardParamsError(f"min_agreement is a share of the verdicts between 0 and 1, "
+                                f"not {min_agreement!r}")
     if template is not None and template not in api.TEMPLATES and not Path(template).expanduser().is_file():
         raise RewardParamsError(f"template {template!r} is not a file; the built-in templates are "
                                 f"{', '.join(api.TEMPLATES)}")
     if options is not None and not isinstance(options, dict):
-        raise RewardParamsError(f"options is a mapping of backend options (device, dtype...), not {options!r}")
+        raise RewardParamsError(f"options is a mapping of backend options (device, dtype...), "
+                                f"not {options!r}")
 
 
 @reward("vote.judge", mode="batch", deterministic=False, validate=check)
 def judge(
     batch: Sequence[Sample],
     *,
-    kind: str = "reference",
+    kind: str = "pointwise",
     backend: str = "transformers",
     model: str = "",
     initial_model: str = "",
@@ -101,9 +105,9 @@ def judge(
 ) -> list[Score]:
     """A judge model's n sampled verdicts per completion, aggregated by majority or mean (self-rewarding).
 
-    ``kind``: reference (PASS 1 / FAIL 0 against the row's reference answer) or pointwise (1-10, value
-    (score - 1) / 9). ``aggregate``: majority (the most frequent verdict; pointwise scores rounded;
-    tied verdicts averaged) or mean. ``model: latest:<dir>`` judges with the newest checkpoint-N in a
+    ``kind``: pointwise (1-10, value (score - 1) / 9; needs no label) or reference (PASS 1 / FAIL 0
+    against the row's reference answer). ``aggregate``: majority (the most frequent verdict;
+    pointwise scores rounded; tied verdicts averaged) or mean. ``model: latest:<dir>`` judges with the newest checkpoint-N in a
     training stage's dir (``initial_model`` before the first). Below ``min_agreement`` (the majority's
     share of the parsed verdicts) the completion gets None.
     """
@@ -123,7 +127,8 @@ def judge(
         asks.append((i, api.render(template or kind, sample, **fields)))
     if not asks:
         return scores  # type: ignore[return-value]
-    params = dict(n=int(n), temperature=float(temperature), max_new_tokens=int(max_new_tokens), timeout=float(timeout))
+    params = {"n": int(n), "temperature": float(temperature), "max_new_tokens": int(max_new_tokens),
+              "timeout": float(timeout)}
     conversations = [messages for _, messages in asks]
     try:
         if checkpoints.is_latest(model):
@@ -132,11 +137,12 @@ def judge(
             def build(path: str) -> Any:
                 return backend_class(backend)(path, **options)
 
-            with checkpoints.latest_backend(backend, model, initial_model, options, build) as (judge_backend, used):
-                completions = judge_backend.complete(conversations, **params)
+            with checkpoints.latest_backend(backend, model, initial_model, options, build) as (client, used):
+                completions = client.complete(conversations, **params)
         else:
             used = model
-            completions = api.get_backend(backend, model, base_url=base_url, **options).complete(conversations, **params)
+            client = api.get_backend(backend, model, base_url=base_url, **options)
+            completions = client.complete(conversations, **params)
     except checkpoints.NoJudgeYet as exc:
         for i, _ in asks:
             scores[i] = Score(None, reason="no judge yet", error=str(exc))
@@ -160,7 +166,8 @@ def _label(kind: str, verdict: Any) -> tuple[str, float]:
     return verdict.label, verdict.value
 
 
-def tally(kind: str, texts: Sequence[str], *, aggregate: str = "majority", min_agreement: float = 0.0) -> Score:
+def tally(kind: str, texts: Sequence[str], *, aggregate: str = "majority",
+          min_agreement: float = 0.0) -> Score:
     """The reward from one completion's judge outputs ``texts`` (one per judge sample).
 
     Each text is parsed with rewardkit-judge's verdict parser (a text without a valid verdict casts
@@ -189,8 +196,8 @@ def tally(kind: str, texts: Sequence[str], *, aggregate: str = "majority", min_a
     share = top / len(parsed)
     details.update(votes={label: count for (label, _), count in votes.most_common()}, share=share)
     if share < min_agreement:
-        return Score.not_applicable(f"the judge samples agree {share:.0%}, below min_agreement {min_agreement:.0%}",
-                                    **details)
+        return Score.not_applicable(f"the judge samples agree {share:.0%}, below min_agreement "
+                                    f"{min_agreement:.0%}", **details)
     if aggregate == "mean":
         value = sum(v.value for v in parsed) / len(parsed)
         return Score(value, reason=f"mean of {len(parsed)} verdict(s)", details=details)

@@ -8,7 +8,8 @@ no reliable pseudo-label and gets None ("not applicable") throughout.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
@@ -31,17 +32,19 @@ def check(*, extract: str, pattern: str, equivalence: str, min_agreement: float,
     if equivalence not in EQUIVALENCES:
         raise RewardParamsError(f"equivalence must be one of {', '.join(EQUIVALENCES)}, not {equivalence!r}")
     if equivalence == "math" and not ans.math_installed():
-        raise RewardParamsError(f"equivalence: math needs rewardkit-math, which is not installed; {ans.MATH_INSTALL}, "
-                                "or use equivalence: text (normalised strings)")
+        raise RewardParamsError(f"equivalence: math needs rewardkit-math, which is not installed; "
+                                f"{ans.MATH_INSTALL}, or use equivalence: text (normalised strings)")
     if not 0.0 <= float(min_agreement) <= 1.0:
-        raise RewardParamsError(f"min_agreement is a share of the group between 0 and 1, not {min_agreement!r}")
+        raise RewardParamsError(f"min_agreement is a share of the group between 0 and 1, "
+                                f"not {min_agreement!r}")
     if int(min_group) < 1:
         raise RewardParamsError(f"min_group must be at least 1, not {min_group!r}")
     if ties not in TIES:
-        raise RewardParamsError(f"ties must be 'first' (the cluster seen first wins) or 'none' (no label), not {ties!r}")
+        raise RewardParamsError(f"ties must be 'first' (the cluster seen first wins) or 'none' (no label), "
+                                f"not {ties!r}")
     if no_answer is not None and not isinstance(no_answer, (int, float)):
-        raise RewardParamsError(f"no_answer is the score of a completion without an answer (a number or null), "
-                                f"not {no_answer!r}")
+        raise RewardParamsError(f"no_answer is the score of a completion without an answer (a number or "
+                                f"null), not {no_answer!r}")
     if float(timeout) <= 0:
         raise RewardParamsError(f"timeout must be a positive number of seconds, not {timeout!r}")
     if int(max_checks) < 0:
@@ -76,9 +79,10 @@ def majority(
     extract = ans.resolve_extract(extract)
     equivalence = resolve_equivalence(equivalence)
     find = ans.extractor(extract, pattern)
-    options = dict(extract=extract, equivalence=equivalence, min_agreement=float(min_agreement),
-                   min_group=int(min_group), ties=ties, no_answer=no_answer, timeout=float(timeout),
-                   max_checks=int(max_checks), executor=executor)
+    options: dict[str, Any] = {
+        "extract": extract, "equivalence": equivalence, "min_agreement": float(min_agreement),
+        "min_group": int(min_group), "ties": ties, "no_answer": no_answer, "timeout": float(timeout),
+        "max_checks": int(max_checks), "executor": executor}
     # The engine calls a group reward once per group; called directly, a batch may hold several.
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(samples):
@@ -100,7 +104,8 @@ def _vote(found: list[str | None], *, extract: str, equivalence: str, min_agreem
                                      answer=a, **base) for a in found]
     if all(a is None for a in found):
         return [Score.not_applicable("no completion in the group has an answer", answer=None, **base)] * n
-    clusters = cluster(found, equivalence=equivalence, timeout=timeout, max_checks=max_checks, executor=executor)
+    clusters = cluster(found, equivalence=equivalence, timeout=timeout, max_checks=max_checks,
+                       executor=executor)
     winner, tied = _winner(clusters)
     share = len(clusters.members[winner]) / n
     group = {

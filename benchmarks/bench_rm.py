@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-
     from rewardkit import RewardSpec, ScoringEngine
     from rewardkit.testing import build_tiny_model, make_sample, real_instruct_model
     from rewardkit_rm import load_reward_model

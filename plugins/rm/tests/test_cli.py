@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rewardkit import RewardParamsError, RewardSpec, ScoringEngine
 
 
 def rewardkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rewardkit.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "rewardkit.cli", *args], check=False, capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
 
 
 def test_rewardkit_score_with_a_recipe_end_to_end(rm_run, pairs, tmp_path):

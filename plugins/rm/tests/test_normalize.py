@@ -7,10 +7,8 @@ import random
 import statistics
 
 import pytest
-
 from rewardkit import RewardSpec, ScoringEngine
 from rewardkit.testing import make_sample
-
 from rewardkit_rm import RunningStats, group_zscores, score
 
 

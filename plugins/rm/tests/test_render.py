@@ -8,18 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
-
-from rewardkit_rm import DEFAULT_REFERENCE_TEMPLATE, RenderError, Renderer, condition_prompt, render_ids
+from rewardkit_rm import DEFAULT_REFERENCE_TEMPLATE, Renderer, RenderError, condition_prompt, render_ids
 
 COLUMNS = "{prompt: question, chosen: worked, rejected: bare}"
 
 
 def trainer_and_tokenizer(tmp_path: Path, model: Path, data: str):
     """The reward_model stage's RewardTrainer (not trained), and its tokenizer as the stage saves it."""
-    from transformers import AutoTokenizer
-
     from rewardkit.testing import stage_run
     from rewardkit.train.reward_model import build_reward_trainer
+    from transformers import AutoTokenizer
 
     recipe = tmp_path / "rm.yaml"
     recipe.write_text(f"name: parity\nmodel: {{name_or_path: {model}}}\nstages:\n"

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
-
 from rewardkit import RewardSpec, ScoringEngine
 from rewardkit.testing import make_sample
-
 
 
 def engine(model, **params) -> ScoringEngine:
@@ -80,9 +79,8 @@ def _ids(rm, sample) -> list[int]:
 
 
 def test_the_model_loads_once_per_process_across_batches_and_threads(rm_dir, held_out, monkeypatch):
-    from transformers import AutoModelForSequenceClassification
-
     from rewardkit_rm import load_reward_model
+    from transformers import AutoModelForSequenceClassification
 
     loads = []
     original = AutoModelForSequenceClassification.from_pretrained
@@ -160,7 +158,6 @@ def test_a_real_pretrained_backbone_scores_a_batch_on_cpu(caplog):
     """SmolLM2-135M-Instruct as a sequence classifier with a fresh score head: plumbing with a real
     model (its own chat template, its tokenizer's pad handling); the values mean nothing untrained."""
     from rewardkit.testing import real_instruct_model
-
     from rewardkit_rm import load_reward_model, score
 
     path = real_instruct_model()
@@ -173,7 +170,7 @@ def test_a_real_pretrained_backbone_scores_a_batch_on_cpu(caplog):
     text = rm.tokenizer.decode(_ids(rm, samples[0]))
     assert "<|im_start|>user\nWhat is 7 * 6?<|im_end|>\n<|im_start|>assistant\n42<|im_end|>" in text
     values = [s.value for s in batch]
-    assert len(set(values)) == 4 and all(v == v and abs(v) < 1e4 for v in values)
+    assert len(set(values)) == 4 and all(math.isfinite(v) and abs(v) < 1e4 for v in values)
     singles = [score.score([s], {"model": str(path), "device": "cpu", "batch_size": 1})[0].value for s in samples]
     assert singles == values  # remembered raw scores: the same texts are not scored again
     assert rm.forward_passes == 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 #: Below this standard deviation the scores are taken as equal and normalise to 0.
 MIN_STD = 1e-6

@@ -17,7 +17,8 @@ with the ids of a real ``RewardTrainer`` built by the reward_model stage, so a d
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from rewardkit.types import as_text
 

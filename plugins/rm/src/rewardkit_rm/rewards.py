@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 from rewardkit.types import stable_hash

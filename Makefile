@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-PACKAGES := -e . -e sandboxes -e plugins/math -e plugins/code -e plugins/format -e plugins/ifeval
+PACKAGES := -e . -e sandboxes -e plugins/math -e plugins/code -e plugins/format -e plugins/ifeval \
+            -e plugins/rm -e plugins/judge -e plugins/vote
 STAMP := $(VENV)/.rewardkit-installed
 DEMO := .demo
 

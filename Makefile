@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_math.py
 	$(PY) benchmarks/bench_sandbox.py
 	$(PY) benchmarks/bench_code.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_ppo.py
+	$(PY) benchmarks/bench_rm.py
+	$(PY) benchmarks/bench_judge.py
 	$(PY) plugins/format/benchmarks/bench_format.py
 	$(PY) plugins/ifeval/benchmarks/bench_ifeval.py
 

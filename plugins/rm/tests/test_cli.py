@@ -114,3 +114,9 @@ def test_a_hub_id_passes_validation_and_a_failed_load_is_reported_per_batch_once
             assert all(s.value is None and "cannot load the reward model 'nobody/no-such-reward-model'" in s.error
                        for s in out)
     assert loads == ["nobody/no-such-reward-model"]
+
+
+def test_importing_the_plugin_stays_light():
+    code = "import sys, rewardkit_rm; print([m for m in ('torch', 'transformers', 'trl') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from rewardkit import RewardSpec, ScoringEngine
 from rewardkit.testing import make_sample
+from rewardkit_rm import score
 
 
 def engine(model, **params) -> ScoringEngine:
@@ -176,3 +177,30 @@ def test_a_real_pretrained_backbone_scores_a_batch_on_cpu(caplog):
     assert rm.forward_passes == 1
     fresh = [rm._forward([_ids(rm, s)])[0] for s in samples]  # each alone, no padding
     assert fresh == pytest.approx(values, abs=1e-4)
+
+
+def test_grpo_shaped_calls_through_the_trl_bridge(rm_dir, pairs):
+    """TRL's reward-function call: chat prompts repeated per completion, assistant-message completions,
+    dataset columns as keyword lists; a group of 4 per prompt, normalised within it."""
+    prompts, completions = [], []
+    for p in pairs[30:32]:
+        for text in (p["worked"], p["bare"], p["worked"][:40], p["bare"] + " dollars"):
+            prompts.append([{"role": "user", "content": p["question"]}])
+            completions.append([{"role": "assistant", "content": text}])
+    specs = [RewardSpec("rm.score", id="raw", params={"model": str(rm_dir)}),
+             RewardSpec("rm.score", id="z", params={"model": str(rm_dir), "normalize": "group", "group_size": 4})]
+    with ScoringEngine(specs, deadline=120) as eng:
+        raw_fn, z_fn = eng.trl_reward_funcs()
+        raw = raw_fn(prompts=prompts, completions=completions, answer=["x"] * 8, trainer_state=None)
+        z = z_fn(prompts=prompts, completions=completions, answer=["x"] * 8, trainer_state=None)
+    from rewardkit_rm import clear_cache
+
+    clear_cache()  # a fresh model: each completion scored alone, nothing remembered from the batch
+    alone = [score.score([make_sample(c, prompt=p)], {"model": str(rm_dir)})[0].value
+             for p, c in zip(prompts, completions)]
+    assert raw == pytest.approx(alone, abs=1e-5)
+    for group in (slice(0, 4), slice(4, 8)):
+        g = raw[group]
+        mean = sum(g) / 4
+        std = (sum((v - mean) ** 2 for v in g) / 4) ** 0.5
+        assert z[group] == pytest.approx([(v - mean) / std for v in g])

@@ -79,7 +79,7 @@ def load_dataset_for(data: DataConfig, recipe: Recipe) -> Any:
     return ds.map(lambda row: {"prompt": shape_prompt(row["prompt"], data)})
 
 
-def _response(value: Any, prompt: Any, column: str, data: DataConfig) -> Any:
+def response_like_prompt(value: Any, prompt: Any, column: str, data: DataConfig) -> Any:
     """A completion in the prompt's form: assistant messages for a chat prompt, text for a text prompt."""
     if isinstance(prompt, list):
         if isinstance(value, str):
@@ -125,7 +125,7 @@ def load_sft_dataset(data: DataConfig, recipe: Recipe, *, keep_messages: bool = 
 
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         prompt = shape_prompt(row["prompt"], data)
-        return {"prompt": prompt, "completion": _response(row["completion"], prompt, "completion", data)}
+        return {"prompt": prompt, "completion": response_like_prompt(row["completion"], prompt, "completion", data)}
 
     return ds.map(shape, remove_columns=[c for c in cols if c not in ("prompt", "completion")])
 
@@ -161,7 +161,7 @@ def load_preference_dataset(data: DataConfig, recipe: Recipe, *, grade_column: s
             prompt = out["prompt"] = shape_prompt(row["prompt"], data)
         for column in ("chosen", "rejected"):
             value = row[column]
-            out[column] = _response(value, prompt, column, data) if prompt is not None else value
+            out[column] = response_like_prompt(value, prompt, column, data) if prompt is not None else value
         if grade_column is not None:
             key = _grade_key(row[grade_column])
             if key not in margins:

@@ -105,6 +105,7 @@ def reward_model_scores(run: StageRun, options: RejectionSamplingOptions, rows: 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .common import model_init_kwargs
+    from .rm_input import Renderer
 
     name = run.model_reference(options.reward_model)  # a folder, a hub id, or "@reward_model"
     tokenizer = AutoTokenizer.from_pretrained(name)
@@ -115,25 +116,18 @@ def reward_model_scores(run: StageRun, options: RejectionSamplingOptions, rows: 
     model = AutoModelForSequenceClassification.from_pretrained(name, **model_init_kwargs(run)).to(device).eval()
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
-    templated = bool(getattr(tokenizer, "chat_template", None))
-    texts = [_rm_text(tokenizer, row, templated) for row in rows]
-    # A chat template writes its own special tokens; plain text gets the tokenizer's.
-    special = not (templated and rows and not isinstance(rows[0]["prompt"], str))
+    # the pairs exactly as the reward_model stage trained on them (chat template, EOS...)
+    renderer = Renderer(tokenizer)
+    ids = [renderer.ids(row["prompt"], row["completion"])[-options.reward_model_max_length:] for row in rows]
     scores: list[float] = []
     size = max(1, options.reward_model_batch_size)
-    for start in range(0, len(texts), size):
-        batch = tokenizer(texts[start:start + size], return_tensors="pt", padding=True, truncation=True,
-                          max_length=options.reward_model_max_length, add_special_tokens=special).to(device)
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        width = max(len(x) for x in chunk)
+        input_ids = torch.tensor([x + [tokenizer.pad_token_id] * (width - len(x)) for x in chunk], device=device)
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in chunk], device=device)
         with torch.no_grad():
-            scores.extend(model(**batch).logits[:, 0].float().tolist())
+            scores.extend(model(input_ids=input_ids, attention_mask=mask).logits[:, 0].float().tolist())
     return scores
 
-
-def _rm_text(tokenizer: Any, row: dict[str, Any], templated: bool) -> str:
-    prompt, completion = row["prompt"], row["completion"]
-    if isinstance(prompt, str) or not templated:
-        from ..types import as_text
-
-        return as_text(prompt) + completion
-    return tokenizer.apply_chat_template([*prompt, {"role": "assistant", "content": completion}], tokenize=False)
 

@@ -83,11 +83,15 @@ stages:
     assert out.returncode == 0, out.stderr[-3000:]
     stage = tmp_path / "run" / "00-rejection_sampling"
     samples = read_jsonl(stage / "samples.jsonl")
-    # the scores are the reward model's logits for prompt + completion, one at a time here
+    # the scores are the reward model's logits for prompt + completion rendered as the reward_model
+    # stage trains (rewardkit.train.rm_input), computed one at a time here, unpadded
+    from rewardkit.train.rm_input import Renderer
+
     tok = AutoTokenizer.from_pretrained(rm)
     model = AutoModelForSequenceClassification.from_pretrained(rm).eval()
+    renderer = Renderer(tok)
     with torch.no_grad():
-        logits = [model(**tok(r["prompt"] + r["completion"], return_tensors="pt")).logits[0, 0].item()
+        logits = [model(input_ids=torch.tensor([renderer.ids(r["prompt"], r["completion"])])).logits[0, 0].item()
                   for r in samples]
     assert all(abs(r["reward"] - v) < 1e-4 for r, v in zip(samples, logits))
     assert len({round(v, 6) for v in logits}) > 1  # the reward model tells completions apart

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from rewardkit import Sample
 
-BUILTIN = ("pointwise", "reference", "pairwise")
+BUILTIN = ("pointwise", "reference", "pairwise", "pointwise_fewshot", "reference_fewshot", "pairwise_fewshot")
 _ROLE_LINE = re.compile(r"^@(system|user|assistant)[^\S\n]*$", re.M)
 _cache: dict[tuple[str, float], list[tuple[str, Any]]] = {}
 _lock = threading.Lock()

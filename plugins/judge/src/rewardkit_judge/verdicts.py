@@ -52,24 +52,37 @@ def _clean(text: str) -> str:
     return re.sub(r"^\s*#+\s*", "", text, flags=re.M)
 
 
-def _last(patterns: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
-    """The match that ends last among ``patterns`` (one tier of equally trusted forms)."""
-    best: re.Match[str] | None = None
-    for pattern in patterns:
-        for m in pattern.finditer(text):
-            if best is None or m.end() > best.end():
-                best = m
-    return best
+def _last(patterns: list[re.Pattern[str]], text: str,
+          label: Callable[[re.Match[str]], str] | None = None) -> re.Match[str] | None:
+    """The match that ends last among ``patterns`` (one tier of equally trusted forms).
+
+    With ``label``, a line that holds two different verdicts is skipped: it lists the options
+    (a judge echoing its instructions: '"[[A]]" if A is better, "[[B]]" if ...'), it does not choose.
+    """
+    found = [m for pattern in patterns for m in pattern.finditer(text)]
+    if label is not None:
+        by_line: dict[int, set[str]] = {}
+        for m in found:
+            by_line.setdefault(text.count("\n", 0, m.start()), set()).add(label(m))
+        found = [m for m in found if len(by_line[text.count("\n", 0, m.start())]) == 1]
+    return max(found, key=lambda m: m.end(), default=None)
+
+
+# -- shared pieces --------------------------------------------------------------------------------
+_GAP = r"[^\S\n]*(?:\([^)\n]{0,20}\))?[^\S\n]*"  # spaces, maybe "(1-10)"
+_LABEL_END = r"[:=][^\S\n]*[\[\"'(]{0,2}[^\S\n]*"  # ": ", " = [[", ': "'
 
 
 # -- pointwise: a 1-10 score -----------------------------------------------------------------------
-_NUM = r"(?P<num>\d+(?:\.\d+)?)(?:\s*(?:/|out\s+of)\s*(?P<den>\d+))?"
-_SEP = r"[^\S\n]*(?:\([^)\n]{0,20}\))?[^\S\n]*(?:(?:is|of|=|:|\[|\s)[^\S\n]*){0,4}"
+# a number, maybe "/10" or "out of 10" after it, but not the start of a range ("1 to 10", "1-10")
+_NUM = r"(?P<num>\d+(?:\.\d+)?)(?!\s*(?:-|–|to)\s*\d)(?:\s*(?:/|out\s+of)\s*(?P<den>\d+))?"
 _POINTWISE_TIERS = [
-    # what the template asks for: "Verdict: 7", "Final verdict: [[7]]", "[[7]]"
-    [re.compile(r"\bverdict\b" + _SEP + _NUM, re.I), re.compile(r"\[\[\s*" + _NUM + r"\s*\]\]")],
-    # the usual alternatives: "Score: 7/10", "Rating: 8", "I give it a score of 6", "Grade = 9"
-    [re.compile(r"\b(?:score|rating|grade|rate)\b" + _SEP + _NUM, re.I)],
+    # a labelled verdict, as the templates ask: "Score: 7", "Verdict: 7/10", "Rating = [[8]]", "[[7]]"
+    [re.compile(r"\b(?:(?:final|overall)\s+)?(?:verdict|score|rating|grade)\b" + _GAP + _LABEL_END + _NUM, re.I),
+     re.compile(r"\[\[\s*" + _NUM + r"\s*\]\]")],
+    # in prose: "I give it a score of 6", "the rating is 8", "rate it 7"
+    [re.compile(r"\b(?:verdict|score|rating|grade|rate\s+(?:it|this|the\s+\w+))\b" + _GAP
+                + r"(?:(?:is|of|would\s+be|a|an|at)\s+){0,3}" + _NUM, re.I)],
     # a bare "7/10" or "7 out of 10"
     [re.compile(r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?P<den>10)\b", re.I)],
     # the whole last line is a number
@@ -92,59 +105,68 @@ def _parse_pointwise(text: str) -> Verdict:
         label = f"{score:g}"
         return Verdict((score - SCORE_MIN) / (SCORE_MAX - SCORE_MIN), label=label, reason=f"score {label}/10",
                        score=score, matched=matched)
-    return Verdict(None, reason="no 1-10 score found (expected a last line like 'Verdict: 7')")
+    return Verdict(None, reason="no 1-10 score found (expected a last line like 'Score: 7')")
 
 
 # -- reference: PASS / FAIL ------------------------------------------------------------------------
-_PASS_WORDS = {"pass", "passed", "correct", "right", "yes", "true", "match", "matches", "equivalent"}
+_PASS_WORDS = {"pass", "passed", "correct", "right", "yes", "true", "match", "matches", "equivalent", "same"}
 _FAIL_WORDS = {"fail", "failed", "incorrect", "wrong", "no", "false", "mismatch", "different"}
 _WORD = r"(?P<neg>not\s+)?(?P<word>" + "|".join(sorted(_PASS_WORDS | _FAIL_WORDS, key=len, reverse=True)) + r")\b"
 _REFERENCE_TIERS = [
-    # "Verdict: PASS", "Final verdict: [[FAIL]]", "[[PASS]]"
-    [re.compile(r"\bverdict\b" + _SEP + _WORD, re.I),
+    # a labelled verdict: "Verdict: PASS", "Final verdict: [[FAIL]]", "Judgement = correct", "[[PASS]]"
+    [re.compile(r"\b(?:verdict|judge?ment|decision|result|grade|assessment|conclusion)\b" + _GAP + _LABEL_END
+                + _WORD, re.I),
      re.compile(r"\[\[\s*(?P<neg>not\s+)?(?P<word>pass|fail|correct|incorrect|yes|no)\s*\]\]", re.I)],
     # an upper-case PASS / FAIL / CORRECT / INCORRECT on its own
     [re.compile(r"\b(?P<neg>NOT\s+)?(?P<word>PASS|FAIL|CORRECT|INCORRECT)\b")],
-    # "Judgement: correct", "Decision - incorrect", "Result: fail"
-    [re.compile(r"\b(?:judg(?:e)?ment|decision|result|grade|assessment)\b" + _SEP + _WORD, re.I)],
+    # in prose: "my verdict is FAIL", "the verdict would be pass"
+    [re.compile(r"\bverdict\s+(?:is|would\s+be)\s+" + _WORD, re.I)],
 ]
+
+
+def _pass_fail(m: re.Match[str]) -> str:
+    return "PASS" if (m.group("word").lower() in _PASS_WORDS) != bool(m.group("neg")) else "FAIL"
 
 
 def _parse_reference(text: str) -> Verdict:
     for tier in _REFERENCE_TIERS:
-        m = _last(tier, text)
+        m = _last(tier, text, _pass_fail)
         if m is None:
             continue
-        word = m.group("word").lower()
-        passed = (word in _PASS_WORDS) != bool(m.group("neg"))
-        label = "PASS" if passed else "FAIL"
-        return Verdict(1.0 if passed else 0.0, label=label, reason=label, matched=m.group(0).strip())
+        label = _pass_fail(m)
+        return Verdict(1.0 if label == "PASS" else 0.0, label=label, reason=label, matched=m.group(0).strip())
     return Verdict(None, reason="no PASS/FAIL verdict found (expected a last line like 'Verdict: PASS')")
 
 
 # -- pairwise: A / B / tie -------------------------------------------------------------------------
-_WHO = r"(?:(?:response|assistant|answer|output)\s+)?(?P<who>A|B|TIE|tie|Tie|C(?=\s*\]\]))\b"
+_WHO_PREFIX = r"(?:(?i:response|assistant|answer|output)\s+)?"
 _PAIRWISE_TIERS = [
-    # "[[A]]", "[[B]]", "[[C]]" (MT-Bench's tie), "Verdict: B", "Final verdict: Response A"
-    [re.compile(r"\[\[\s*" + _WHO + r"\s*\]\]", re.I),
-     re.compile(r"(?i:\bverdict\b)" + _SEP + r"(?:(?i:response|assistant|answer|output)\s+)?"
-                r"(?P<who>A|B|(?i:tie))\b")],
-    # "Response A is better", "I prefer Assistant B", "B is the better response"
+    # "[[A]]", "[[B]]", "[[C]]" (MT-Bench's tie), "Verdict: B", "Final verdict: Response A", "Winner: tie"
+    [re.compile(r"\[\[\s*" + _WHO_PREFIX + r"(?P<who>A|B|C|(?i:tie))\s*\]\]"),
+     re.compile(r"(?i:\b(?:verdict|winner|better\s+(?:response|answer)|choice|decision)\b)" + _GAP + _LABEL_END
+                + _WHO_PREFIX + r"(?P<who>A|B|(?i:tie))\b")],
+    # in prose: "Response A is better", "Answer B is more accurate" (quality, not "more detailed"),
+    # "I prefer Assistant B", "Answer B wins", "it's a tie"
     [re.compile(r"(?i:\b(?:response|assistant|answer|output)\s+)(?P<who>A|B)\s+(?i:is\s+(?:better|superior|"
-                r"preferred|more\s+\w+|the\s+better))"),
+                r"preferred|the\s+better|more\s+(?:accurate|correct|helpful|complete|precise|relevant)))"),
      re.compile(r"(?i:\bprefer\s+(?:response|assistant|answer|output)\s+)(?P<who>A|B)\b"),
      re.compile(r"(?i:\b(?:response|assistant|answer|output)\s+)(?P<who>A|B)(?i:\s+wins)\b"),
-     re.compile(r"(?i:\b(?:it'?s|is)\s+a\s+)(?P<who>tie)\b", re.I)],
+     re.compile(r"\b(?i:it'?s|is)\s+a\s+(?P<who>(?i:tie))\b")],
 ]
+
+
+def _who(m: re.Match[str]) -> str:
+    who = m.group("who").upper()
+    return "TIE" if who in ("C", "TIE") else who
 
 
 def _parse_pairwise(text: str) -> Verdict:
     for tier in _PAIRWISE_TIERS:
-        m = _last(tier, text)
+        m = _last(tier, text, _who)
         if m is None:
             continue
-        who = m.group("who").upper()
-        if who in ("C", "TIE"):
+        who = _who(m)
+        if who == "TIE":
             return Verdict(0.5, label="TIE", reason="tie", matched=m.group(0).strip())
         return Verdict(1.0 if who == "A" else 0.0, label=who, reason=f"{who} is better", matched=m.group(0).strip())
     return Verdict(None, reason="no A/B verdict found (expected a last line like '[[A]]', '[[B]]' or '[[C]]')")

@@ -56,10 +56,11 @@ def _serve(model: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = Path(sys.executable).with_name("transformers")
-    log = tempfile.NamedTemporaryFile("w", suffix=".serve.log", delete=False)
-    proc = subprocess.Popen([str(exe), "serve", model, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
-                             *extra], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    log = Path(tempfile.mkdtemp()) / "serve.log"
+    with log.open("w") as out:  # the child keeps its own copy of the file descriptor
+        proc = subprocess.Popen([str(exe), "serve", model, "--host", "127.0.0.1", "--port", str(port), "--device",
+                                 "cpu", *extra], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         if proc.poll() is not None:
@@ -69,7 +70,7 @@ def _serve(model: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
                 return proc, base + "/v1"
         except httpx2.TransportError:
             time.sleep(0.3)
-    raise SystemExit(f"transformers serve did not start; see {log.name}")
+    raise SystemExit(f"transformers serve did not start; see {log}")
 
 
 def _timed(backend, convs, max_new_tokens):  # type: ignore[no-untyped-def]

@@ -46,8 +46,8 @@ def start_server(model: str, log: Path, port: int | None = None, wait: float = 1
            "--host", "127.0.0.1", "--port", str(port or free_port()), "--device", "cpu"]
     port_ = cmd[cmd.index("--port") + 1]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    out = log.open("w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with log.open("w") as out:  # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port_}"
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import pytest
 from rewardkit import RewardParamsError, Score
@@ -28,7 +29,7 @@ class ScriptedJudge(JudgeBackend):
     a tie otherwise); ``fails`` (every conversation errors, timed out)."""
 
     name = "scripted"
-    asked: list[list[dict[str, Any]]] = []
+    asked: ClassVar[list[list[dict[str, Any]]]] = []
 
     def complete(self, conversations: Sequence[Any], *, n: int = 1, temperature: float = 0.0,
                  max_new_tokens: int = 256, timeout: float | None = None) -> list[Completion]:
@@ -46,7 +47,7 @@ class ScriptedJudge(JudgeBackend):
         elif model == "always-A":
             out = ["Both fine.\n[[A]]"] * n
         elif model == "prefers-12":
-            a = re.search(r"\[Response A\]\n(.*?)\n\n\[Response B\]\n(.*?)\n\n", text, re.S)
+            a = re.search(r"\[Response A\]\n(.*?)\n\n\[Response B\]\n(.*?)\n\n", text, re.DOTALL)
             assert a, text
             wins = ["12" in a.group(1), "12" in a.group(2)]
             out = ["[[A]]" if wins == [True, False] else "[[B]]" if wins == [False, True] else "[[C]]"] * n

@@ -95,8 +95,8 @@ def test_pairwise_lowercase_a_is_not_a_verdict(text: str) -> None:
 
 @pytest.mark.parametrize("kind, text", [
     # a judge echoing its instructions lists every option on one line: that is not a choice
-    ("pairwise", 'Third, finish with one last line that is exactly "[[A]]" if response A is better, "[[B]]" if '
-                 'response B is better, or "[[C]]" for a'),
+    ("pairwise", ('Third, finish with one last line that is exactly "[[A]]" if response A is better, "[[B]]" '
+                  'if response B is better, or "[[C]]" for a')),
     ("reference", 'Then finish with: "Verdict: PASS" if the final answers match, or "Verdict: FAIL" if not'),
     ("pairwise", "Response A is more concise and direct.\nResponse B is more detailed."),  # descriptions
 ])

@@ -24,10 +24,10 @@ from .verdicts import Verdict, parse_verdict
 
 __version__ = "0.1.0"
 __all__ = [
+    "TEMPLATES",
     "Completion",
     "JudgeBackend",
     "JudgeBackendError",
-    "TEMPLATES",
     "TemplateError",
     "Verdict",
     "clear_backends",

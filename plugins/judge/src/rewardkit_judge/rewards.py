@@ -17,9 +17,10 @@ A verdict that cannot be parsed, or a judge that failed, gives ``None`` with the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 
@@ -71,6 +72,11 @@ def _backend(p: dict[str, Any]) -> Any:
     return get_backend(p["backend"], p["model"], base_url=p["base_url"], **options)
 
 
+def _settings(**params: Any) -> dict[str, Any]:
+    """The judge settings a reward passes on (to the backend, and into its Scores' details)."""
+    return params
+
+
 @dataclass
 class _Ask:
     """One question to the judge, and which samples its verdict scores: ``(index, flipped)`` where
@@ -89,7 +95,6 @@ class _Tally:
     unparseable: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
-    truncated: int = 0
     tail: str = ""
 
 
@@ -125,7 +130,6 @@ def _ask_judge(kind: str, asks: Sequence[_Ask], n_samples: int, p: dict[str, Any
                     t.labels.append(None)
                     cut = {"length": f" (the judge stopped at max_new_tokens={p['max_new_tokens']})",
                            "deadline": f" (the judge was cut at timeout={p['timeout']:g}s)"}.get(finish or "", "")
-                    t.truncated += bool(cut)
                     t.unparseable.append(verdict.reason + cut)
     return tallies
 
@@ -166,7 +170,7 @@ def pointwise(batch: Sequence[Sample], *, backend: str = "transformers", model: 
               temperature: float = 0.0, samples: int = 1, timeout: float = 25.0, concurrency: int = 8,
               retries: int = 3, api_key_env: str | None = None, options: dict[str, Any] | None = None) -> list[Score]:
     """A judge model rates the completion from 1 to 10 after reasoning; value (score - 1) / 9."""
-    p = dict(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+    p = _settings(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
                 temperature=temperature, samples=samples, timeout=timeout, options=options,
                 concurrency=concurrency, retries=retries, api_key_env=api_key_env)
     asks = [_Ask(render(template or "pointwise", s), [(i, False)]) for i, s in enumerate(batch)]
@@ -187,7 +191,7 @@ def reference(batch: Sequence[Sample], *, backend: str = "transformers", model: 
               concurrency: int = 8, retries: int = 3, api_key_env: str | None = None,
               options: dict[str, Any] | None = None) -> list[Score | None]:
     """A judge model checks the completion's final answer against the reference answer: PASS 1, FAIL 0."""
-    p = dict(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+    p = _settings(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
                 temperature=temperature, samples=samples, timeout=timeout, options=options,
                 concurrency=concurrency, retries=retries, api_key_env=api_key_env)
     asks, missing = [], {}
@@ -239,7 +243,7 @@ def pairwise(batch: Sequence[Sample], *, backend: str = "transformers", model: s
     The baseline is the row's ``baseline_column``, else (``fallback_to_reference``) its reference
     answer; a row with neither is not applicable. ``swap`` judges both orders and averages them.
     """
-    p = dict(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+    p = _settings(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
                 temperature=temperature, samples=samples, timeout=timeout, options=options,
                 concurrency=concurrency, retries=retries, api_key_env=api_key_env)
     template = template or "pairwise"
@@ -283,7 +287,7 @@ def pairwise_group(group: Sequence[Sample], *, backend: str = "transformers", mo
                    options: dict[str, Any] | None = None) -> list[Score | None]:
     """Pairwise judging inside a group: each completion against the next (the last against the first);
     the value is the share of its comparisons it won (ties count 0.5)."""
-    p = dict(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+    p = _settings(backend=backend, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
                 temperature=temperature, samples=samples, timeout=timeout, options=options,
                 concurrency=concurrency, retries=retries, api_key_env=api_key_env)
     k = len(group)

@@ -22,14 +22,15 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rewardkit import Sample
 
 BUILTIN = ("pointwise", "reference", "pairwise", "pointwise_fewshot", "reference_fewshot", "pairwise_fewshot")
-_ROLE_LINE = re.compile(r"^@(system|user|assistant)[^\S\n]*$", re.M)
+_ROLE_LINE = re.compile(r"^@(system|user|assistant)[^\S\n]*$", re.MULTILINE)
 _cache: dict[tuple[str, float], list[tuple[str, Any]]] = {}
 _lock = threading.Lock()
 

@@ -14,8 +14,9 @@ PASS = 1 / FAIL = 0, pairwise A = 1 / B = 0 / tie = 0.5 (from response A's side)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 Kind = Literal["pointwise", "reference", "pairwise"]
 KINDS: tuple[Kind, ...] = ("pointwise", "reference", "pairwise")
@@ -49,7 +50,7 @@ def _clean(text: str) -> str:
         if tail.strip():
             text = tail
     text = re.sub(r"\*\*|__|`", "", text)
-    return re.sub(r"^\s*#+\s*", "", text, flags=re.M)
+    return re.sub(r"^\s*#+\s*", "", text, flags=re.MULTILINE)
 
 
 def _last(patterns: list[re.Pattern[str]], text: str,
@@ -78,13 +79,13 @@ _LABEL_END = r"[:=][^\S\n]*[\[\"'(]{0,2}[^\S\n]*"  # ": ", " = [[", ': "'
 _NUM = r"(?P<num>\d+(?:\.\d+)?)(?!\s*(?:-|–|to)\s*\d)(?:\s*(?:/|out\s+of)\s*(?P<den>\d+))?"
 _POINTWISE_TIERS = [
     # a labelled verdict, as the templates ask: "Score: 7", "Verdict: 7/10", "Rating = [[8]]", "[[7]]"
-    [re.compile(r"\b(?:(?:final|overall)\s+)?(?:verdict|score|rating|grade)\b" + _GAP + _LABEL_END + _NUM, re.I),
+    [re.compile(r"\b(?:(?:final|overall)\s+)?(?:verdict|score|rating|grade)\b" + _GAP + _LABEL_END + _NUM, re.IGNORECASE),
      re.compile(r"\[\[\s*" + _NUM + r"\s*\]\]")],
     # in prose: "I give it a score of 6", "the rating is 8", "rate it 7"
     [re.compile(r"\b(?:verdict|score|rating|grade|rate\s+(?:it|this|the\s+\w+))\b" + _GAP
-                + r"(?:(?:is|of|would\s+be|a|an|at)\s+){0,3}" + _NUM, re.I)],
+                + r"(?:(?:is|of|would\s+be|a|an|at)\s+){0,3}" + _NUM, re.IGNORECASE)],
     # a bare "7/10" or "7 out of 10"
-    [re.compile(r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?P<den>10)\b", re.I)],
+    [re.compile(r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?P<den>10)\b", re.IGNORECASE)],
     # the whole last line is a number
     [re.compile(r"(?:^|\n)[^\S\n]*(?P<num>\d+(?:\.\d+)?)[^\S\n]*[.!]?[^\S\n]*$")],
 ]
@@ -115,12 +116,12 @@ _WORD = r"(?P<neg>not\s+)?(?P<word>" + "|".join(sorted(_PASS_WORDS | _FAIL_WORDS
 _REFERENCE_TIERS = [
     # a labelled verdict: "Verdict: PASS", "Final verdict: [[FAIL]]", "Judgement = correct", "[[PASS]]"
     [re.compile(r"\b(?:verdict|judge?ment|decision|result|grade|assessment|conclusion)\b" + _GAP + _LABEL_END
-                + _WORD, re.I),
-     re.compile(r"\[\[\s*(?P<neg>not\s+)?(?P<word>pass|fail|correct|incorrect|yes|no)\s*\]\]", re.I)],
+                + _WORD, re.IGNORECASE),
+     re.compile(r"\[\[\s*(?P<neg>not\s+)?(?P<word>pass|fail|correct|incorrect|yes|no)\s*\]\]", re.IGNORECASE)],
     # an upper-case PASS / FAIL / CORRECT / INCORRECT on its own
     [re.compile(r"\b(?P<neg>NOT\s+)?(?P<word>PASS|FAIL|CORRECT|INCORRECT)\b")],
     # in prose: "my verdict is FAIL", "the verdict would be pass"
-    [re.compile(r"\bverdict\s+(?:is|would\s+be)\s+" + _WORD, re.I)],
+    [re.compile(r"\bverdict\s+(?:is|would\s+be)\s+" + _WORD, re.IGNORECASE)],
 ]
 
 

@@ -18,8 +18,9 @@ import abc
 import json
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 Messages = Sequence[Mapping[str, Any]]
 

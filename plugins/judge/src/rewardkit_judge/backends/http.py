@@ -23,10 +23,19 @@ import os
 import random
 import threading
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Completion, JudgeBackend, JudgeBackendError, Messages, check_generation, deadline_of, time_left
+from .base import (
+    Completion,
+    JudgeBackend,
+    JudgeBackendError,
+    Messages,
+    check_generation,
+    deadline_of,
+    time_left,
+)
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 

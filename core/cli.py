@@ -128,6 +128,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(args.recipe, host=args.host, port=args.port, profile=args.profile, domain=args.domain,
+          request_timeout=args.request_timeout, max_batch=args.max_batch, none_value=args.none_value,
+          executor=args.executor, workers=args.workers, deadline=args.deadline)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rewardkit", description="Rewards as plugins for LLM post-training.")
     parser.add_argument("--version", action="version", version=f"rewardkit {__version__}")
@@ -165,6 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="the run directory (default: the recipe's output_dir)")
     p.add_argument("--fresh", action="store_true", help="empty the run directory and start over")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("serve", help="serve a recipe's rewards over HTTP (OpenRLHF's remote reward protocol)")
+    p.add_argument("recipe")
+    p.add_argument("--profile", help="apply a named profile from the recipe")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--domain", help="domain of rows whose label names none (default: the recipe's data.domain)")
+    p.add_argument("--request-timeout", type=float, default=120.0, help="seconds a request may wait (then 504)")
+    p.add_argument("--max-batch", type=int, default=1024, help="most rows scored in one engine call")
+    p.add_argument("--none-value", type=float, default=0.0, help="reward of rows no reward applied to")
+    p.add_argument("--executor", choices=["thread", "process", "ray"])
+    p.add_argument("--workers", type=int)
+    p.add_argument("--deadline", type=float, help="seconds per reward call (default: the recipe's)")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

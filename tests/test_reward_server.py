@@ -174,6 +174,14 @@ def test_rows_that_cannot_be_split_are_kept_and_flagged(server):
     assert body["extra_logs"]["rewardkit/scored"] == [1.0, 0.0]
 
 
+def test_adapters_and_server_import_light():
+    code = ("import sys, rewardkit.server, rewardkit.trl, rewardkit.adapters.verl, rewardkit.adapters.openrlhf;"
+            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'starlette', 'uvicorn', 'fastapi')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing the adapters pulled in {out.stdout.strip()}"
+
+
 def test_serve_reports_a_bad_recipe(tmp_path, cli):
     (tmp_path / "bad.yaml").write_text("name: bad\nrewards: [{name: math.acuracy}]\n")
     out = cli("serve", str(tmp_path / "bad.yaml"), "--port", str(free_port()))

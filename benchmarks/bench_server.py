@@ -52,7 +52,8 @@ def make_rows(count: int) -> list[tuple[str, str, str]]:
         gold = row["answer"].split("####")[-1].strip()
         answer = gold if i % 2 == 0 else str(int(gold.replace(",", "")) + 1 + i)
         prompt = PROMPT.format(q=row["question"])
-        response = (f"<think>{row['answer'].split('####')[0].strip()}</think>" if i % 4 < 2 else "Let me see.")
+        steps = row["answer"].split("####")[0].strip()
+        response = f"<think>{steps}</think>" if i % 4 < 2 else "Let me see."
         out.append((prompt + f"{response}\n#### {answer}<|im_end|>", prompt, gold))
     return out
 
@@ -70,7 +71,8 @@ def in_process(recipe: Path, rows: list, batch: int, rounds: int) -> tuple[float
     for _ in range(rounds):
         start, rewards = time.perf_counter(), []
         for part in chunks(rows, batch):
-            samples, errors = to_samples([r[0] for r in part], [r[1] for r in part], [r[2] for r in part], "math")
+            queries, prompts, labels = zip(*part)
+            samples, errors = to_samples(queries, prompts, labels, "math")
             rewards += score_rows(engine, samples, errors)["rewards"]
         best = min(best, time.perf_counter() - start)
     engine.close()

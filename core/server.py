@@ -102,7 +102,7 @@ class RewardServer:
                 p.loop.call_soon_threadsafe(_settle, p.future, part)
 
     async def score(self, samples: list["Sample"]) -> list["ScoredSample"]:
-        """Score ``samples`` with the next batch; raises ``asyncio.TimeoutError`` after ``request_timeout``."""
+        """Score ``samples`` in the next batch; ``asyncio.TimeoutError`` after ``request_timeout``."""
         if not samples:
             return []
         loop = asyncio.get_running_loop()
@@ -111,8 +111,8 @@ class RewardServer:
         return await asyncio.wait_for(future, self.request_timeout)
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "recipe": self.name, "rewards": self.engine.ids, "weights": self.engine.weights,
-                "queued": self._queue.qsize(), **self.counts}
+        return {"status": "ok", "recipe": self.name, "rewards": self.engine.ids,
+                "weights": self.engine.weights, "queued": self._queue.qsize(), **self.counts}
 
     def close(self) -> None:
         self._queue.put(None)
@@ -121,7 +121,7 @@ class RewardServer:
 
 
 def parse_request(body: Any) -> tuple[list[str], list[str] | None, list[Any] | None]:
-    """``query`` / ``prompts`` / ``labels`` from a request body, or :class:`BadRequest` saying what is wrong."""
+    """``query`` / ``prompts`` / ``labels`` from a request body, or :class:`BadRequest` saying why not."""
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object like {{\"query\": [...], \"prompts\": [...], "
                          f"\"labels\": [...]}}, not {type(body).__name__}")
@@ -169,8 +169,8 @@ def build_app(server: RewardServer) -> "Starlette":
         except asyncio.TimeoutError:
             server.counts["deadline_exceeded"] += 1
             return error(504, f"scoring {len(queries)} rows took longer than the request deadline "
-                              f"({server.request_timeout:g} s); raise --request-timeout, or lower the rewards' "
-                              "`deadline:` so a hanging reward fails its row instead")
+                              f"({server.request_timeout:g} s); raise --request-timeout, or lower the "
+                              "rewards' `deadline:` so a hanging reward fails its row instead")
         server.counts["rows"] += len(queries)
         out = score_rows(server.engine, samples, errors, server.none_value, scored)
         out["errors"] = errors
@@ -191,7 +191,8 @@ def serve(recipe_path: str, *, host: str = "127.0.0.1", port: int = 5000, profil
     try:
         import uvicorn
     except ImportError:
-        raise ImportError("rewardkit serve needs starlette and uvicorn: pip install 'rewardkit[serve]'") from None
+        raise ImportError("rewardkit serve needs starlette and uvicorn: "
+                          "pip install 'rewardkit[serve]'") from None
     from .recipe import load_recipe
 
     recipe = load_recipe(recipe_path, profile=profile)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, Union
 
-from .trl_bridge import RewardWeightsWarning, reward_funcs as _per_reward_funcs, samples_from_trl
+from .trl_bridge import RewardWeightsWarning, samples_from_trl
+from .trl_bridge import reward_funcs as _per_reward_funcs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import ScoringEngine
@@ -86,5 +87,6 @@ def reward_funcs(source: Source, *, profile: str | None = None, name: str = "rew
         return [s.total for s in scored]
 
     total.__name__ = total.__qualname__ = name
-    total.__doc__ = "Weighted total of: " + ", ".join(f"{k} x{w:g}" for k, w in zip(engine.ids, engine.weights))
+    parts = [f"{k} x{w:g}" for k, w in zip(engine.ids, engine.weights)]
+    total.__doc__ = "Weighted total of: " + ", ".join(parts)
     return [total]

@@ -7,9 +7,8 @@ import asyncio
 import json
 
 import pytest
-import torch
-
 import rewardkit.adapters.openrlhf as adapter
+import torch
 from rewardkit.adapters.openrlhf import QueryError, label_row, split_query
 
 RECIPE = """\
@@ -41,7 +40,8 @@ def rollout(tokenizer, question: str, response: str) -> tuple[str, str]:
 def test_split_query():
     prompt = "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"
     assert split_query(prompt + "#### 4<|im_end|>", prompt) == "#### 4"
-    assert split_query("<s>" + prompt + "4</s><|endoftext|><|endoftext|>", prompt) == "4"  # BOS first, pads after
+    # a BOS decoded first, padding after
+    assert split_query("<s>" + prompt + "4</s><|endoftext|><|endoftext|>", prompt) == "4"
     assert split_query("the whole query<|im_end|>", "") == "the whole query"  # no prompt sent: all of it
     with pytest.raises(QueryError, match="does not contain its prompt"):
         split_query("something else entirely", prompt)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-
 import rewardkit.adapters.verl as verl_adapter
+import torch
 from rewardkit.adapters import RoutingError
 
 RECIPE = """\
@@ -30,8 +29,8 @@ ROWS = [
      {"index": 0, "question": "Natalia sold 48 clips... How many?", "answer": "48/2 = 24 ... #### 72"}),
     ("openai/gsm8k", "Natalia sold 48 clips... How many?", "#### 70", "72",
      {"index": 0, "question": "Natalia sold 48 clips... How many?", "answer": "48/2 = 24 ... #### 72"}),
-    ("lighteval/MATH", "Simplify 2/4.", r"<think>halve</think> The answer is $\boxed{\frac{1}{2}}$", r"\frac{1}{2}",
-     {"index": 1}),
+    ("lighteval/MATH", "Simplify 2/4.", r"<think>halve</think> The answer is $\boxed{\frac{1}{2}}$",
+     r"\frac{1}{2}", {"index": 1}),
     ("lighteval/MATH", "Simplify 2/4.", r"$\boxed{0.4}$", r"\frac{1}{2}", {"index": 1}),
 ]
 #: gsm8k/math correctness + 0.5 x <think> format
@@ -72,7 +71,8 @@ def rollout_batch(tokenizer, rows=ROWS):
         tensors={"prompts": prompt_ids, "responses": response_ids, "attention_mask": mask,
                  "input_ids": torch.cat([prompt_ids, response_ids], dim=1)},
         non_tensors={"data_source": np.array([r[0] for r in rows], dtype=object),
-                     "reward_model": np.array([{"style": "rule", "ground_truth": r[3]} for r in rows], dtype=object),
+                     "reward_model": np.array([{"style": "rule", "ground_truth": r[3]} for r in rows],
+                                              dtype=object),
                      "extra_info": np.array([dict(r[4]) for r in rows], dtype=object)},
     ), [len(r) for r in responses]
 
@@ -122,7 +122,8 @@ def test_batch_reward_manager_and_the_async_reward_loop_agree(tokenizer, recipe)
 def test_unknown_data_source_fails_with_the_fix_and_a_mapping_routes_it(recipe, monkeypatch):
     with pytest.raises(RoutingError, match=r"data_source 'my/numbers'.*REWARDKIT_DOMAINS"):
         verl_adapter.compute_score("my/numbers", "#### 4", "4", {}, recipe=str(recipe))
-    out = verl_adapter.compute_score("my/numbers", "#### 4", "4", {}, recipe=str(recipe), domains={"my/numbers": "gsm8k"})
+    out = verl_adapter.compute_score("my/numbers", "#### 4", "4", {}, recipe=str(recipe),
+                                     domains={"my/numbers": "gsm8k"})
     assert out["score"] == 1.0 and out["gsm8k"] == 1.0
     monkeypatch.setenv("REWARDKIT_RECIPE", str(recipe))
     monkeypatch.setenv("REWARDKIT_DOMAINS", '{"my/numbers": "gsm8k"}')

@@ -93,8 +93,8 @@ def domain_map(domains: Mapping[str, str] | str | None) -> dict[str, str]:
             raise ValueError(f"{DOMAINS_ENV} / domains must be a JSON object like "
                              f"'{{\"openai/gsm8k\": \"math\"}}', not {raw!r} ({exc})") from None
     if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
-        raise ValueError(f"domains must map data_source names to domain names, e.g. {{'openai/gsm8k': 'math'}}; "
-                         f"got {raw!r}")
+        raise ValueError("domains must map data_source names to domain names, e.g. "
+                         f"{{'openai/gsm8k': 'math'}}; got {raw!r}")
     return {str(k): v for k, v in raw.items()}
 
 

@@ -45,8 +45,8 @@ def split_query(query: str, prompt: str | None, eos_markers: Sequence[str] = EOS
     if prompt:
         at = 0 if query.startswith(prompt) else query.find(prompt)
         if at < 0:
-            raise QueryError(f"the query does not contain its prompt (query starts {query[:60]!r}, prompt starts "
-                             f"{prompt[:60]!r}); send the prompt exactly as it was given to the tokenizer")
+            raise QueryError(f"the query does not contain its prompt (query starts {query[:60]!r}, prompt "
+                             f"starts {prompt[:60]!r}); send the prompt exactly as the tokenizer got it")
         query = query[at + len(prompt):]
     trimmed = True
     while trimmed:  # "...<|im_end|><|endoftext|><|endoftext|>": strip every trailing marker
@@ -123,7 +123,8 @@ def score_rows(engine: Any, samples: Sequence[Sample | None], errors: Sequence[s
     return {"rewards": rewards, "scores": list(rewards), "extra_logs": logs}
 
 
-def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any], **_: Any) -> dict[str, Any]:
+def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any],
+                **_: Any) -> dict[str, Any]:
     """OpenRLHF's ``reward_func``: rewards, scores and extra logs as tensors (lists without torch)."""
     recipe, engine = loaded()
     domain = os.environ.get(DOMAIN_ENV) or (recipe.data.domain if recipe.data else None)

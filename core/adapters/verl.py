@@ -39,8 +39,9 @@ def to_sample(data_source: str, solution_str: str, ground_truth: Any, extra_info
     extra = dict(extra_info or {})
     domain = route_domain(data_source, engine, domains, extra.pop("domain", None))
     prompt = next((extra[k] for k in _PROMPT_KEYS if isinstance(extra.get(k), str)), "")
-    row = {**extra, "data_source": data_source, "prompt": prompt, "completion": solution_str, "domain": domain,
-           "answer": ground_truth, "ground_truth": ground_truth, "reference": ground_truth, "group": group}
+    row = {**extra, "data_source": data_source, "prompt": prompt, "completion": solution_str,
+           "domain": domain, "group": group,
+           "answer": ground_truth, "ground_truth": ground_truth, "reference": ground_truth}
     return Sample.from_row(row)
 
 
@@ -51,8 +52,9 @@ def _result(scored: Any, ids: list[str], none_value: float, return_dict: bool) -
     return {"score": total, **values, "rewardkit_scored": int(ok)}
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None = None,
-                  *, recipe: str | None = None, profile: str | None = None, domains: Any = None,
+def compute_score(data_source: str, solution_str: str, ground_truth: Any,
+                  extra_info: Mapping[str, Any] | None = None, *, recipe: str | None = None,
+                  profile: str | None = None, domains: Any = None,
                   none_value: float = 0.0, return_dict: bool = True, **_: Any) -> float | dict[str, Any]:
     """Score one verl response with the recipe's rewards (weighted total, per-reward values)."""
     engine = engine_for(recipe, profile)
@@ -61,9 +63,11 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     return _result(scored, engine.ids, none_value, return_dict)
 
 
-def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
-                        extra_infos: Sequence[Mapping[str, Any] | None] | None = None, *, recipe: str | None = None,
-                        profile: str | None = None, domains: Any = None, none_value: float = 0.0,
+def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str],
+                        ground_truths: Sequence[Any],
+                        extra_infos: Sequence[Mapping[str, Any] | None] | None = None, *,
+                        recipe: str | None = None, profile: str | None = None, domains: Any = None,
+                        none_value: float = 0.0,
                         return_dict: bool = True, **_: Any) -> list[float | dict[str, Any]]:
     """verl's ``batch`` reward manager: one engine call for the whole batch (parallel, deduplicated).
 

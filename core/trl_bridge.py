@@ -37,7 +37,8 @@ class RewardWeightsWarning(UserWarning):
     """The trainer weighs rewardkit's reward functions differently from the recipe."""
 
 
-def check_trainer_weights(engine: "ScoringEngine", funcs: Sequence[Callable[..., Any]], log_metric: Any) -> bool:
+def check_trainer_weights(engine: "ScoringEngine", funcs: Sequence[Callable[..., Any]],
+                          log_metric: Any) -> bool:
     """Warn when the trainer calling ``funcs`` weighs them differently from the engine's weights.
 
     TRL passes ``log_metric``, a bound method of the trainer, to reward functions: through it we see the
@@ -51,14 +52,14 @@ def check_trainer_weights(engine: "ScoringEngine", funcs: Sequence[Callable[...,
     pairs = [(f.__name__, got[i], w) for f, w in zip(funcs, engine.weights)
              for i, g in enumerate(used) if g is f and i < len(got)]
     # float32 on the trainer side: 0.2 comes back as 0.200000003
-    wrong = [(name, have, want) for name, have, want in pairs if abs(have - want) > 1e-6 * max(1.0, abs(want))]
+    wrong = [(n, have, want) for n, have, want in pairs if abs(have - want) > 1e-6 * max(1.0, abs(want))]
     if wrong:
         detail = ", ".join(f"{name}: {have:g} (recipe: {want:g})" for name, have, want in wrong)
         warnings.warn(
             f"the trainer weighs rewardkit's rewards differently from the recipe: {detail}. TRL applies "
             "GRPOConfig.reward_weights, not the recipe's: pass reward_weights=engine.weights (rewardkit.trl."
-            "grpo_rewards(...) gives funcs and weights together), or use rewardkit.trl.reward_funcs(...), one "
-            "function with the weights inside", RewardWeightsWarning, stacklevel=3)
+            "grpo_rewards(...) gives funcs and weights together), or use rewardkit.trl.reward_funcs(...), "
+            "one function with the weights inside", RewardWeightsWarning, stacklevel=3)
     return True
 
 

@@ -133,3 +133,17 @@ def test_unknown_data_source_fails_with_the_fix_and_a_mapping_routes_it(recipe, 
     monkeypatch.setenv("REWARDKIT_DOMAINS", "not json")
     with pytest.raises(ValueError, match="must be a JSON object"):
         verl_adapter.compute_score("my/numbers", "#### 5", "4")
+
+
+def test_batch_scoring_forms_groups_from_the_prompt_index(tmp_path):
+    recipe = tmp_path / "ttrl.yaml"
+    recipe.write_text("name: ttrl\nrewards:\n  - {name: vote.majority, id: vote, params: "
+                      "{extract: last_number, equivalence: text, executor: inline}}\n")
+    answers = ["72", "72", "70", "5", "6", "6"]
+    out = verl_adapter.compute_score_batch(
+        ["openai/gsm8k"] * 6, [f"#### {a}" for a in answers], ["-"] * 6,
+        [{"index": 0}] * 3 + [{"index": 1}] * 3, recipe=str(recipe))
+    assert [r["vote"] for r in out] == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0]  # each prompt's own majority
+    # one response per call is a group of one: no majority, so not scored (and flagged as such)
+    single = verl_adapter.compute_score("openai/gsm8k", "#### 72", "-", {"index": 0}, recipe=str(recipe))
+    assert single == {"score": 0.0, "vote": 0.0, "rewardkit_scored": 0}

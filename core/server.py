@@ -193,11 +193,12 @@ def serve(recipe_path: str, *, host: str = "127.0.0.1", port: int = 5000, profil
     except ImportError:
         raise ImportError("rewardkit serve needs starlette and uvicorn: "
                           "pip install 'rewardkit[serve]'") from None
-    from .recipe import load_recipe
+    from .recipe import RecipeError, RecipeProblem, load_recipe
 
     recipe = load_recipe(recipe_path, profile=profile)
     if not recipe.rewards:
-        raise ValueError(f"{recipe_path}: the recipe has no rewards: add a `rewards:` list")
+        raise RecipeError(recipe_path, [RecipeProblem("rewards", "the recipe has no rewards to serve",
+                                                      "add a `rewards:` list")])
     engine = recipe.build_engine(executor=executor, workers=workers, deadline=deadline)
     server = RewardServer(engine, domain=domain or (recipe.data.domain if recipe.data else None),
                           request_timeout=request_timeout, max_batch=max_batch, none_value=none_value,

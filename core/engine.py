@@ -260,6 +260,25 @@ class ScoringEngine:
             columns[dep] = self._score_reward(dep, samples, columns)
         return columns[key]
 
+    def group_dependent(self) -> set[str]:
+        """Ids of the group rewards and of every reward that reads one: they need whole groups."""
+        out = {k for k, r in self._rewards.items() if r.mode == "group"}
+        for key in self.order:  # dependencies come first in this order
+            if any(d in out for d in self._deps[key]):
+                out.add(key)
+        return out
+
+    def score_columns(self, samples: Sequence[Sample], keys: Iterable[str],
+                      known: Mapping[str, list[Score]] | None = None) -> dict[str, list[Score]]:
+        """Scores of the rewards ``keys`` (in dependency order), reading dependencies from ``known``
+        (scores already computed, e.g. persisted before a restart) or computing them first."""
+        wanted, columns = set(keys), dict(known or {})
+        for key in self.order:
+            if key in columns or not (key in wanted or any(key in self._closure(w) for w in wanted)):
+                continue
+            columns[key] = self._score_reward(key, samples, columns)
+        return {k: columns[k] for k in self.order if k in wanted}
+
     def total(self, scores: Mapping[str, Score]) -> float | None:
         """Weighted sum of the applicable scores; None when no reward applied."""
         parts = [self._specs[k].weight * s.value for k, s in scores.items() if s.value is not None]

@@ -87,18 +87,20 @@ def test_malformed_lines_are_reported_by_number_and_kept(tmp_path):
     lines = [json.dumps(r) for r in rows]
     lines.insert(2, '{"prompt": "x", "completion": ')  # line 3: broken JSON
     lines.insert(4, "[1, 2]")  # line 5: not an object
-    lines.insert(5, "")  # blank: not a row
+    lines.insert(5, "")  # line 6: blank, kept as an error row so output row k still answers input line k
     lines.append(json.dumps({"prompt": "no completion"}))  # line 9
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     inp.write_text("\n".join(lines) + "\n")
     done = subprocess.run(command(recipe(tmp_path, 0.0), inp, out, "--quiet"), env=env(), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # unreadable rows fail the run (--max-bad-rows 0)
+    assert "score failed: 4 of 9 input rows could not be read" in done.stderr
     assert "line 3 is not valid JSON" in done.stderr and "line 5 is a JSON list" in done.stderr
     assert "line 9 has no 'completion'" in done.stderr
     results = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(results) == 8  # 5 good + 3 bad; none dropped
+    assert len(results) == 9  # 5 good + 4 bad; none dropped
+    assert results[5]["errors"]["input"] == "line 6 is blank" and results[5]["_line"] == 6
     assert results[2]["errors"]["input"].startswith("line 3") and results[2]["_line"] == 3
-    assert results[7]["prompt"] == "no completion" and results[7]["reward"] is None
+    assert results[8]["prompt"] == "no completion" and results[8]["reward"] is None
     assert [r.get("row_id") for r in results if "row_id" in r] == [0, 1, 2, 3, 4]
 
 

@@ -66,47 +66,104 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _RewardAction(argparse.Action):
+    """``--reward NAME``: one reward entry; the ``--param`` flags after it set its params."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), {"name": value, "params": {}}])
+
+
+class _KeyValueAction(argparse.Action):
+    """``--param KEY=VALUE`` (for the ``--reward`` before it; VALUE read as YAML) or ``--column NAME=SOURCE``."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any,
+                 option_string: str | None = None) -> None:
+        key, sep, raw = str(value).partition("=")
+        if not sep or not key.strip():
+            parser.error(f"{option_string} {value}: write {self.metavar}")
+        if self.dest == "columns":
+            namespace.columns = {**(namespace.columns or {}), key.strip(): raw}
+            return
+        rewards = getattr(namespace, "reward", None)
+        if not rewards:
+            parser.error(f"{option_string} {value}: a --param sets a parameter of the --reward before it; "
+                         "put it after one (with --recipe, use --set rewards.0.params.KEY=VALUE)")
+        import yaml
+
+        try:
+            rewards[-1]["params"][key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            parser.error(f"{option_string} {value}: the value is not valid YAML ({exc})")
+
+
+def _score_recipe(args: argparse.Namespace) -> Any:
+    from .recipe import Recipe, RecipeError, RewardConfig, check_recipe
+
+    if args.recipe and args.reward:
+        raise UsageError("score takes --recipe or --reward, not both: add the reward to the recipe's `rewards:`")
+    if args.recipe:
+        recipe = _load(args.recipe, args.profile, args.set)
+        if not recipe.rewards:
+            raise UsageError(f"{args.recipe}: the recipe has no rewards: add a `rewards:` list")
+        return recipe
+    if not args.reward:
+        raise UsageError("score needs --recipe RECIPE.yaml or at least one --reward NAME")
+    if args.set:
+        raise UsageError("--set changes a recipe field; without --recipe, use --param KEY=VALUE after a --reward")
+    recipe = Recipe(name="command-line", rewards=[RewardConfig(name=r["name"], params=r["params"])
+                                                  for r in args.reward])
+    problems = check_recipe(recipe)
+    if problems:
+        raise RecipeError("--reward", problems)
+    return recipe
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import ResumeMismatchError, score_file
-    from .recipe import Recipe, RewardConfig
+    from .inputs import InputFormatError
 
-    if args.recipe:
-        recipe = _load(args.recipe, args.profile)
-    elif args.reward:
-        recipe = Recipe(name="command-line", rewards=[RewardConfig(name=n) for n in args.reward])
-        from .recipe import RecipeError, check_recipe
-
-        problems = check_recipe(recipe)
-        if problems:
-            raise RecipeError("--reward", problems)
-    else:
-        raise UsageError("score needs --recipe RECIPE.yaml or at least one --reward NAME")
-    if not recipe.rewards:
-        raise UsageError(f"{args.recipe}: the recipe has no rewards: add a `rewards:` list")
+    recipe = _score_recipe(args)
     input_path = Path(args.input)
     if not input_path.is_file():
         raise UsageError(f"--input {args.input}: no such file")
-    with recipe.build_engine(executor=args.executor, workers=args.workers, deadline=args.deadline) as engine:
+    data = recipe.data
+    columns = {**(data.columns if data else {}), **(args.columns or {})}
+    domain = args.domain or (data.domain if data else None)
+    # A reward that kills its process (os._exit, a segfault, SIGKILL) must cost one row, not the
+    # run: unless the recipe or --executor picks one, score runs rewards in worker processes.
+    executor = args.executor or (recipe.scoring.executor if "executor" in recipe.scoring.model_fields_set
+                                 else "process")
+    err = sys.stderr
+    with recipe.build_engine(executor=executor, workers=args.workers, deadline=args.deadline) as engine:
         try:
             report = score_file(
                 engine, input_path, Path(args.output), batch_size=args.batch_size,
-                resume=not args.overwrite, identity=recipe.scoring_identity(),
-                default_domain=recipe.data.domain if recipe.data else None, progress=not args.quiet,
+                resume=not args.overwrite, identity=recipe.scoring_identity(), default_domain=domain,
+                columns=columns, input_format=args.format, output_format=args.output_format,
+                progress=not args.quiet, log=err,
             )
-        except ResumeMismatchError as exc:
+        except (ResumeMismatchError, InputFormatError) as exc:
             raise UsageError(str(exc)) from None
-    err = sys.stderr
     print(f"scored {report.rows} rows into {args.output}"
           + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""), file=err)
     for key, st in report.stats.items():
         mean = "-" if st["mean"] is None else f"{st['mean']:.4f}"
         print(f"  {key:<28} mean {mean}  none {st['share_none']:.1%}  errors {st['errors']}  "
               f"timeouts {st['timeouts']}  latency {st['latency_mean_s'] * 1000:.1f} ms", file=err)
+        example = report.tallies.get(key)
+        if example is not None and example.example:
+            print(f"  {'':<28} first error: {example.example}", file=err)
     if report.bad_rows:
-        print(f"{len(report.bad_rows)} malformed input rows (kept in the output with errors.input): lines "
-              + ", ".join(str(n) for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else ""),
+        print(f"{len(report.bad_rows)} unreadable input rows (kept in the output with errors.input): "
+              + ", ".join(f"{n}" for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else ""),
               file=err)
-    return 0
+    if report.total == 0:
+        print(f"warning: {args.input} has no rows: nothing was scored", file=err)
+    failures = report.failures(max_error_rate=args.max_error_rate, max_bad_rows=args.max_bad_rows)
+    for reason in failures:
+        print(f"score failed: {reason}", file=err)
+    return 1 if failures else 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -153,16 +210,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help=set_help)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("score", help="score a JSONL of completions with a recipe's rewards (resumable)")
-    p.add_argument("--recipe", help="recipe whose rewards to use")
-    p.add_argument("--reward", action="append", help="a reward by name (repeatable), instead of --recipe")
-    p.add_argument("--input", required=True, help="JSONL: prompt, completion, [domain], reference columns")
-    p.add_argument("--output", required=True, help="JSONL to write (resumed if it exists)")
+    p = sub.add_parser(
+        "score", help="score a file of completions (JSONL, JSON, Parquet, CSV) with rewards (resumable)",
+        description="Exit codes: 0 scored; 1 the input had no rows, more unreadable rows than --max-bad-rows, "
+        "or a reward failed on more than --max-error-rate of the rows it applied to (every row is in the "
+        "output all the same); 2 bad arguments, recipe or input file.")
+    p.add_argument("--recipe", help="recipe whose rewards (and data.columns, data.domain) to use")
+    p.add_argument("--reward", action=_RewardAction, metavar="NAME",
+                   help="a reward by name (repeatable), instead of --recipe")
+    p.add_argument("--param", action=_KeyValueAction, metavar="KEY=VALUE", dest="param",
+                   help="a parameter of the --reward before it (repeatable; VALUE is YAML: 3, true, [a, b])")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="with --recipe: " + set_help)
+    p.add_argument("--input", required=True, help="rows: prompt, completion, [domain], reference columns")
+    p.add_argument("--format", choices=["jsonl", "json", "parquet", "csv"],
+                   help="input format (default: from the extension)")
+    p.add_argument("--output", required=True, help="JSONL or .parquet to write (resumed if it exists)")
+    p.add_argument("--output-format", choices=["jsonl", "parquet"], help="default: parquet for .parquet, else jsonl")
+    p.add_argument("--column", action=_KeyValueAction, metavar="NAME=SOURCE", dest="columns",
+                   help="read NAME from the file's column SOURCE, e.g. completion=response (over data.columns)")
+    p.add_argument("--domain", help="domain of rows that have none (default: the recipe's data.domain)")
     p.add_argument("--profile")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--executor", choices=["thread", "process", "ray"])
+    p.add_argument("--executor", choices=["thread", "process", "ray"],
+                   help="default: the recipe's scoring.executor if it sets one, else process (contains crashes)")
     p.add_argument("--workers", type=int)
     p.add_argument("--deadline", type=float, help="seconds per reward call")
+    p.add_argument("--max-error-rate", type=float, default=0.05, metavar="SHARE",
+                   help="fail (exit 1) when a reward errs on more than this share of the rows it applies to "
+                   "(default 0.05)")
+    p.add_argument("--max-bad-rows", type=int, default=0, metavar="N",
+                   help="fail (exit 1) when more than N input rows cannot be read (default 0)")
     p.add_argument("--overwrite", action="store_true", help="start again instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)

@@ -29,12 +29,14 @@ __all__ = [
     "__version__",
     "hookimpl",
     "reward",
+    "score_dataset",
 ]
 
 _LAZY = {
     "RewardKit": ("plugins", "RewardKit"),
     "ScoringEngine": ("engine", "ScoringEngine"),
     "RewardSpec": ("engine", "RewardSpec"),
+    "score_dataset": ("batch", "score_dataset"),
 }
 
 

@@ -348,7 +348,7 @@ def score_file(
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=min(done, total), unit="row", desc="scoring", file=log, dynamic_ncols=True)
-    if done:
+    if done or known:
         print(f"resuming: {done} of {total} rows already scored in {output_path}"
               + (f" ({len(known)} more rows' per-sample scores checkpointed)" if known else ""), file=log)
 

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from rewardkit import RewardParamsError, Sample, Score, reward
 from rewardkit_sandbox import Limits, RunRequest, SandboxError, resolve_backend
+from rewardkit_sandbox.remote import parse_urls
 
 from .execute import Job, Outcome, RunSettings, build_job, judge
 from .extract import CHOICES, extract_code
@@ -119,24 +120,29 @@ def _score(outcome: Outcome, prepared: _Prepared, mode: str, details_limit: int)
     return Score(value, reason=f"{passed}/{total} tests passed", details=details)
 
 
-def _check_backend(backend: str) -> None:
+def _check_backend(backend: str, sandbox_url: str = "") -> None:
     """The sandbox backend must exist and, for ``auto``, one that isolates untrusted code must be
     usable here: a recipe fails at validation, not with every sample scoring None."""
+    if sandbox_url and backend != "remote":
+        raise RewardParamsError(f"sandbox_url is for backend 'remote' (a sandbox service fleet), not {backend!r}")
     try:
-        resolve_backend(backend)
+        if sandbox_url:
+            parse_urls(sandbox_url)
+        else:
+            resolve_backend(backend)
     except SandboxError as exc:
         raise RewardParamsError(str(exc)) from None
 
 
 def _validate_unit_tests(*, backend: str, language: str, mode: str, code_block: str, per_test_timeout: float,
                          total_timeout: float, memory_mb: int, compile_timeout: float, workers: int,
-                         **_: object) -> None:
+                         sandbox_url: str = "", **_: object) -> None:
     _check_params(language, mode, code_block, {"per_test_timeout": per_test_timeout,
                                                 "total_timeout": total_timeout, "memory_mb": memory_mb,
                                                 "compile_timeout": compile_timeout})
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise RewardParamsError(f"workers must be 0 (one per CPU) or a positive integer, not {workers!r}")
-    _check_backend(backend)
+    _check_backend(backend, sandbox_url)
 
 
 @reward("code.unit_tests", mode="batch", domains=("code",), validate=_validate_unit_tests)
@@ -154,6 +160,7 @@ def unit_tests(
     workers: int = 0,
     code_block: str = "last",
     details_limit: int = 5,
+    sandbox_url: str = "",
 ) -> list[Score]:
     """Fraction (or all) of the row's unit tests the completion's code passes, run in a sandbox.
 
@@ -162,6 +169,8 @@ def unit_tests(
     and open-r1 verification_info rows. ``per_test_timeout`` is CPU seconds per test (wall time
     allowed: twice that plus 1 s); ``total_timeout`` bounds all tests of a sample; ``early_exit``
     stops at the first failure (the rest count as failed; implied by ``mode="binary"``).
+    ``backend="remote"`` runs on sandbox services at ``sandbox_url`` (comma-separated fleet, else
+    ``$REWARDKIT_SANDBOX_URL``; token in ``$REWARDKIT_SANDBOX_TOKEN``).
     """
     _check_params(language, mode, code_block, {"per_test_timeout": per_test_timeout,
                                                 "total_timeout": total_timeout, "memory_mb": memory_mb,
@@ -174,7 +183,7 @@ def unit_tests(
     todo = [p for p in prepared if p.job is not None]
     if todo:
         try:
-            sandbox = shared_sandbox(backend, workers)
+            sandbox = shared_sandbox(backend, workers, sandbox_url)
         except (SandboxError, ValueError) as exc:
             error = f"sandbox backend {backend!r} is unavailable: {exc}"
             return [p.score if p.job is None else Score.failed(error) for p in prepared]  # type: ignore[misc]
@@ -184,13 +193,15 @@ def unit_tests(
     return [p.score for p in prepared]  # type: ignore[misc]
 
 
-def _validate_syntax(*, language: str, code_block: str, backend: str, **_: object) -> None:
+def _validate_syntax(*, language: str, code_block: str, backend: str, sandbox_url: str = "",
+                     **_: object) -> None:
     _check_params(language, None, code_block, {})
-    _check_backend(backend)
+    _check_backend(backend, sandbox_url)
 
 
 @reward("code.syntax", domains=("code",), validate=_validate_syntax)
-def syntax(sample: Sample, *, language: str = "auto", code_block: str = "last", backend: str = "auto") -> Score:
+def syntax(sample: Sample, *, language: str = "auto", code_block: str = "last", backend: str = "auto",
+           sandbox_url: str = "") -> Score:
     """1.0 when the completion's code parses (Python) or compiles (C/C++, ``-fsyntax-only``), else 0.0.
 
     Python is parsed in-process with ``compile()`` (which runs nothing); C/C++ go through the
@@ -216,7 +227,7 @@ def syntax(sample: Sample, *, language: str = "auto", code_block: str = "last", 
             return Score(0.0, reason="syntax error", details={"error": f"{type(exc).__name__}: {exc}"[:300]})
         return Score(1.0, reason="parses", details={"language": "python"})
     try:
-        sandbox = shared_sandbox(backend, 0)
+        sandbox = shared_sandbox(backend, 0, sandbox_url)
     except (SandboxError, ValueError) as exc:
         return Score.failed(f"sandbox backend {backend!r} is unavailable: {exc}")
     compiler = lang.compile[0]

@@ -13,7 +13,7 @@ import threading
 from rewardkit_sandbox import Sandbox, get_sandbox, resolve_backend
 
 # keyed by pid too: a forked worker process must not share its parent's slots
-_SANDBOXES: dict[tuple[str, int, int], Sandbox] = {}
+_SANDBOXES: dict[tuple[str, int, int, str], Sandbox] = {}
 _LOCK = threading.Lock()
 
 
@@ -21,15 +21,18 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 16))
 
 
-def shared_sandbox(backend: str = "auto", workers: int = 0) -> Sandbox:
+def shared_sandbox(backend: str = "auto", workers: int = 0, url: str = "") -> Sandbox:
     """The process-wide sandbox for ``backend`` ("auto" resolves first) with ``workers`` slots
-    (0: one per CPU). Raises rewardkit_sandbox.SandboxError when the backend cannot run here."""
-    name = resolve_backend(backend)
-    key = (name, workers or default_workers(), os.getpid())
+    (0: one per CPU; for ``remote``, the fleet's total) and, for ``remote``, the fleet's ``url``s
+    (else ``$REWARDKIT_SANDBOX_URL``). Raises rewardkit_sandbox.SandboxError when it cannot run."""
+    name = "remote" if url else resolve_backend(backend)
+    count = workers or (0 if name == "remote" else default_workers())
+    key = (name, count, os.getpid(), url)
     with _LOCK:
         sandbox = _SANDBOXES.get(key)
         if sandbox is None:
-            sandbox = _SANDBOXES[key] = get_sandbox(name, workers=key[1])
+            options = {"urls": url} if url else {}
+            sandbox = _SANDBOXES[key] = get_sandbox(name, workers=count, **options)
         return sandbox
 
 

@@ -75,7 +75,7 @@ class _RewardAction(argparse.Action):
 
 
 class _KeyValueAction(argparse.Action):
-    """``--param KEY=VALUE`` (for the ``--reward`` before it; VALUE read as YAML) or ``--column NAME=SOURCE``."""
+    """``--param KEY=VALUE`` (for the ``--reward`` before it; VALUE is YAML) or ``--column NAME=SOURCE``."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any,
                  option_string: str | None = None) -> None:
@@ -101,7 +101,8 @@ def _score_recipe(args: argparse.Namespace) -> Any:
     from .recipe import Recipe, RecipeError, RewardConfig, check_recipe
 
     if args.recipe and args.reward:
-        raise UsageError("score takes --recipe or --reward, not both: add the reward to the recipe's `rewards:`")
+        raise UsageError("score takes --recipe or --reward, not both: add the reward to the recipe's "
+                         "`rewards:`")
     if args.recipe:
         recipe = _load(args.recipe, args.profile, args.set)
         if not recipe.rewards:
@@ -110,7 +111,8 @@ def _score_recipe(args: argparse.Namespace) -> Any:
     if not args.reward:
         raise UsageError("score needs --recipe RECIPE.yaml or at least one --reward NAME")
     if args.set:
-        raise UsageError("--set changes a recipe field; without --recipe, use --param KEY=VALUE after a --reward")
+        raise UsageError("--set changes a recipe field; without --recipe, use --param KEY=VALUE after a "
+                         "--reward")
     recipe = Recipe(name="command-line", rewards=[RewardConfig(name=r["name"], params=r["params"])
                                                   for r in args.reward])
     problems = check_recipe(recipe)
@@ -155,8 +157,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if example is not None and example.example:
             print(f"  {'':<28} first error: {example.example}", file=err)
     if report.bad_rows:
-        print(f"{len(report.bad_rows)} unreadable input rows (kept in the output with errors.input): "
-              + ", ".join(f"{n}" for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else ""),
+        numbers = ", ".join(str(n) for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else "")
+        print(f"{len(report.bad_rows)} unreadable input rows (kept in the output with errors.input): {numbers}",
               file=err)
     if report.total == 0:
         print(f"warning: {args.input} has no rows: nothing was scored", file=err)
@@ -212,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "score", help="score a file of completions (JSONL, JSON, Parquet, CSV) with rewards (resumable)",
-        description="Exit codes: 0 scored; 1 the input had no rows, more unreadable rows than --max-bad-rows, "
-        "or a reward failed on more than --max-error-rate of the rows it applied to (every row is in the "
+        description="Exit codes: 0 scored; 1 the input had no rows, more unreadable rows than "
+        "--max-bad-rows, or a reward failed on more than --max-error-rate of the rows it applied to (every row is in the "
         "output all the same); 2 bad arguments, recipe or input file.")
     p.add_argument("--recipe", help="recipe whose rewards (and data.columns, data.domain) to use")
     p.add_argument("--reward", action=_RewardAction, metavar="NAME",
@@ -225,14 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl", "json", "parquet", "csv"],
                    help="input format (default: from the extension)")
     p.add_argument("--output", required=True, help="JSONL or .parquet to write (resumed if it exists)")
-    p.add_argument("--output-format", choices=["jsonl", "parquet"], help="default: parquet for .parquet, else jsonl")
+    p.add_argument("--output-format", choices=["jsonl", "parquet"],
+                   help="default: parquet for .parquet, else jsonl")
     p.add_argument("--column", action=_KeyValueAction, metavar="NAME=SOURCE", dest="columns",
-                   help="read NAME from the file's column SOURCE, e.g. completion=response (over data.columns)")
+                   help="read NAME from the file's column SOURCE, e.g. completion=response (over "
+                   "data.columns)")
     p.add_argument("--domain", help="domain of rows that have none (default: the recipe's data.domain)")
     p.add_argument("--profile")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--executor", choices=["thread", "process", "ray"],
-                   help="default: the recipe's scoring.executor if it sets one, else process (contains crashes)")
+                   help="default: the recipe's scoring.executor if it sets one, else process (contains "
+                   "crashes)")
     p.add_argument("--workers", type=int)
     p.add_argument("--deadline", type=float, help="seconds per reward call")
     p.add_argument("--max-error-rate", type=float, default=0.05, metavar="SHARE",

@@ -157,9 +157,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if example is not None and example.example:
             print(f"  {'':<28} first error: {example.example}", file=err)
     if report.bad_rows:
-        numbers = ", ".join(str(n) for n, _ in report.bad_rows[:20]) + (" ..." if len(report.bad_rows) > 20 else "")
-        print(f"{len(report.bad_rows)} unreadable input rows (kept in the output with errors.input): {numbers}",
-              file=err)
+        numbers = ", ".join(str(n) for n, _ in report.bad_rows[:20]) + (" ..." * (len(report.bad_rows) > 20))
+        print(f"{len(report.bad_rows)} unreadable input rows (kept in the output with errors.input): "
+              f"{numbers}", file=err)
     if report.total == 0:
         print(f"warning: {args.input} has no rows: nothing was scored", file=err)
     failures = report.failures(max_error_rate=args.max_error_rate, max_bad_rows=args.max_bad_rows)
@@ -215,8 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "score", help="score a file of completions (JSONL, JSON, Parquet, CSV) with rewards (resumable)",
         description="Exit codes: 0 scored; 1 the input had no rows, more unreadable rows than "
-        "--max-bad-rows, or a reward failed on more than --max-error-rate of the rows it applied to (every row is in the "
-        "output all the same); 2 bad arguments, recipe or input file.")
+        "--max-bad-rows, or a reward failed on more than --max-error-rate of the rows it applied to "
+        "(every row is in the output all the same); 2 bad arguments, recipe or input file.")
     p.add_argument("--recipe", help="recipe whose rewards (and data.columns, data.domain) to use")
     p.add_argument("--reward", action=_RewardAction, metavar="NAME",
                    help="a reward by name (repeatable), instead of --recipe")

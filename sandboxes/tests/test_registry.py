@@ -14,7 +14,7 @@ from rewardkit_sandbox import (Limits, RunRequest, Sandbox, SandboxError, availa
 
 def test_available_backends_names_every_backend_with_a_reason_or_none():
     found = available_backends()
-    assert set(found) == {"process", "forkserver", "bubblewrap", "docker"}
+    assert set(found) == {"process", "forkserver", "bubblewrap", "docker", "remote"}
     assert found["process"] is None  # always usable
     for name, reason in found.items():
         assert reason is None or (isinstance(reason, str) and reason), name

@@ -21,7 +21,7 @@ def backend_classes() -> dict[str, type[Sandbox]]:
 
     classes: dict[str, type[Sandbox]] = {"process": ProcessSandbox}
     for module, cls_name in (("launcher", "ForkServerSandbox"), ("bubblewrap", "BubblewrapSandbox"),
-                             ("docker_backend", "DockerSandbox")):
+                             ("docker_backend", "DockerSandbox"), ("remote", "RemoteSandbox")):
         try:
             mod = __import__(f"rewardkit_sandbox.{module}", fromlist=[cls_name])
         except ImportError:

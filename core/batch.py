@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO
 
-from .engine import ScoringEngine
 from . import inputs
+from .engine import ScoringEngine
 from .inputs import detect_format, read_table, write_parquet
 from .types import Sample, Score, stable_hash
 
@@ -83,7 +83,8 @@ class ScoreReport:
         for key, t in self.tallies.items():
             if t.applied and t.errors / t.applied > max_error_rate:
                 out.append(f"reward {key!r} failed on {t.errors} of the {t.applied} rows it applied to "
-                           f"({t.errors / t.applied:.1%} > --max-error-rate {max_error_rate:g}); first: {t.example}")
+                           f"({t.errors / t.applied:.1%} > --max-error-rate {max_error_rate:g}); "
+                           f"first: {t.example}")
         return out
 
     def count(self, row: Mapping[str, Any], where: str) -> None:
@@ -114,8 +115,8 @@ def to_sample(row: dict[str, Any], where: str, *, columns: Mapping[str, str] | N
                               f"columns: {', '.join(row) or 'none'})")
         row = mapped
     if "completion" not in row:
-        return None, (f"{where} has no 'completion' column (columns: {', '.join(row) or 'none'}); map one with "
-                      "data.columns in the recipe or --column completion=NAME")
+        return None, (f"{where} has no 'completion' column (columns: {', '.join(row) or 'none'}); map one "
+                      "with data.columns in the recipe or --column completion=NAME")
     if default_domain is not None and row.get("domain") is None:
         row = {**row, "domain": default_domain}
     return Sample.from_row(row), None
@@ -216,7 +217,9 @@ class _Scorer:
         good = [it for it in items if it.sample is not None]
         samples = [it.sample for it in good]
         known = {k: [it.known[k] for it in good] for k in self.plain}  # type: ignore[index]
-        columns = {**known, **self.engine.score_columns(samples, self.grouped, known)} if good else {}  # type: ignore[arg-type]
+        columns = dict(known)
+        if good:
+            columns.update(self.engine.score_columns(samples, self.grouped, known))  # type: ignore[arg-type]
         self._track_domains(samples)  # type: ignore[arg-type]
         out, j = [], 0
         for it in items:
@@ -245,16 +248,16 @@ class _Scorer:
                 continue
             names = ", ".join(domains) or "none"
             example = domains[0] if domains else "..."
-            fix = (f"fix: give the rows a `domain` column, or a default: `data: {{domain: {example}}}` in the "
-                   "recipe (or --domain)")
+            fix = (f"fix: give the rows a `domain` column, or a default: `data: {{domain: {example}}}` in "
+                   "the recipe (or --domain)")
             if seen["no_domain"]:
                 got = "no rows" if not seen["routed"] else f"{seen['routed']} rows"
-                out.append(f"warning: reward {key!r} (domains: {names}) got {got}: {seen['no_domain']} rows have no "
-                           f"domain and score None for it\n  {fix}")
+                out.append(f"warning: reward {key!r} (domains: {names}) got {got}: {seen['no_domain']} rows "
+                           f"have no domain and score None for it\n  {fix}")
             elif not seen["routed"]:
                 other = ", ".join(sorted(map(str, seen["seen"])))
-                out.append(f"warning: reward {key!r} (domains: {names}) got no rows: the rows' domains are {other}\n"
-                           f"  {fix}")
+                out.append(f"warning: reward {key!r} (domains: {names}) got no rows: the rows' domains are "
+                           f"{other}\n  {fix}")
         return out
 
 
@@ -311,6 +314,8 @@ def score_file(
         raise FileNotFoundError(f"input file {input_path} does not exist")
     fmt = detect_format(input_path, input_format)
     parquet = inputs.output_format(output_path, output_format) == "parquet"
+    if parquet:
+        inputs.require_pyarrow()  # now, not after scoring every row
     rows_path = output_path.with_name(output_path.name + ".rows.jsonl") if parquet else output_path
     state_path = output_path.with_name(output_path.name + ".state.json")
     groups_path = output_path.with_name(output_path.name + ".groups.jsonl")
@@ -320,7 +325,7 @@ def score_file(
     started = rows_path.exists() or (parquet and output_path.exists())
     if resume and started and state_path.exists():
         previous = json.loads(state_path.read_text())
-        if previous.get("fingerprint") != state["fingerprint"] or previous.get("identity") != state["identity"]:
+        if any(previous.get(k) != state[k] for k in ("fingerprint", "identity")):
             raise ResumeMismatchError(
                 f"{output_path} was started from a different input file or recipe; "
                 f"pass --overwrite to start again, or choose another --output"
@@ -347,7 +352,8 @@ def score_file(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, initial=min(done, total), unit="row", desc="scoring", file=log, dynamic_ncols=True)
+        bar = tqdm(total=total, initial=min(done, total), unit="row", desc="scoring", file=log,
+                   dynamic_ncols=True)
     if done or known:
         print(f"resuming: {done} of {total} rows already scored in {output_path}"
               + (f" ({len(known)} more rows' per-sample scores checkpointed)" if known else ""), file=log)
@@ -376,7 +382,8 @@ def score_file(
             item.known = known.get(item.index)
             if item.problem is not None:
                 report.bad_rows.append((item.line, item.problem))
-                print(f"warning: {input_path}: {item.problem}; it is kept in the output with the error", file=log)
+                print(f"warning: {input_path}: {item.problem}; it is kept in the output with the error",
+                      file=log)
             group = item.sample.group_key if item.sample is not None else last_group
             if len(pending) >= batch_size and (not scorer.grouped or group != last_group):
                 flush(pending)
@@ -384,8 +391,9 @@ def score_file(
             elif scorer.grouped and len(pending) - checkpointed >= batch_size:
                 # A group longer than a batch: keep its per-sample work, so a kill loses one batch at most.
                 computed = scorer.per_sample(pending[checkpointed:])
-                _append_lines(ckpt, ({"index": it.index, "scores": {k: s.to_dict() for k, s in it.known.items()}}
-                                     for it in computed if it.known is not None))
+                _append_lines(ckpt, (
+                    {"index": it.index, "scores": {k: s.to_dict() for k, s in it.known.items()}}
+                    for it in computed if it.known))
                 checkpointed = len(pending)
             pending.append(item)
             last_group = group
@@ -455,7 +463,8 @@ def score_dataset(
         if owned:
             engine.close()
     if rows is not None:
-        return [{**row, "reward": t, "rewards": r, "errors": e} for row, t, r, e in zip(rows, totals, rewards, errors)]
+        return [{**row, "reward": t, "rewards": r, "errors": e}
+                for row, t, r, e in zip(rows, totals, rewards, errors)]
     clash = [c for c in ("reward", "rewards", "errors") if c in dataset.column_names]
     if clash:
         dataset = dataset.remove_columns(clash)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 FORMATS = ("jsonl", "json", "parquet", "csv")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet",
-               ".csv": "csv"}
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet",
+               ".pq": "parquet", ".csv": "csv"}
 _PARQUET_MAGIC = b"PAR1"
 
 
@@ -53,7 +53,8 @@ def require_pyarrow() -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise InputFormatError("Parquet needs pyarrow: pip install pyarrow (it comes with `datasets`)") from exc
+        raise InputFormatError("Parquet needs pyarrow: pip install pyarrow (it comes with `datasets`)") \
+            from exc
     return pq
 
 
@@ -117,22 +118,26 @@ def _read_jsonl(path: Path) -> Iterator[RawRow]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield RawRow(number, None, f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
-                                           f"byte {exc.start} of the line, {start + exc.start} of the file)")
+                at = exc.start
+                bad = f"byte 0x{raw[at]:02x} at byte {at} of the line, {start + at} of the file"
+                yield RawRow(number, None, f"line {number} is not valid UTF-8 ({bad})")
                 continue
             try:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield RawRow(number, None, f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})")
+                yield RawRow(number, None,
+                             f"line {number} is not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
-            yield RawRow(number, row if isinstance(row, dict) else None, _object_problem(row, f"line {number}"))
+            problem = _object_problem(row, f"line {number}")
+            yield RawRow(number, None if problem else row, problem)
 
 
 def _read_json(path: Path) -> Iterator[RawRow]:
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{path} is not valid UTF-8 (byte {exc.start}); re-encode it as UTF-8") from None
+        raise InputFormatError(f"{path} is not valid UTF-8 (byte {exc.start}); re-encode it as UTF-8") \
+            from None
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
                                "for one object per line name it .jsonl or pass --format jsonl") from None
@@ -142,7 +147,8 @@ def _read_json(path: Path) -> Iterator[RawRow]:
         raise InputFormatError(f"{path}: a JSON input is a list of objects or {{\"data\": [...]}}, not a "
                                f"{type(data).__name__}; for one object per line pass --format jsonl")
     for number, row in enumerate(data, start=1):
-        yield RawRow(number, row if isinstance(row, dict) else None, _object_problem(row, f"row {number}"), "row")
+        problem = _object_problem(row, f"row {number}")
+        yield RawRow(number, None if problem else row, problem, "row")
 
 
 def _parquet_file(path: Path) -> Any:
@@ -196,9 +202,9 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
     Parquet cannot store an empty struct); so does any input column whose values have no single
     Arrow type. Written to a temporary file first, so ``path`` is complete or absent.
     """
+    pq = require_pyarrow()
     import pyarrow as pa
 
-    pq = require_pyarrow()
     rows = list(rows)
     names: dict[str, None] = {}
     for row in rows:
@@ -228,7 +234,8 @@ def _arrow_column(pa: Any, values: list[Any]) -> Any:
 
 def _has_empty_struct(pa: Any, typ: Any) -> bool:
     if pa.types.is_struct(typ):
-        return typ.num_fields == 0 or any(_has_empty_struct(pa, typ.field(i).type) for i in range(typ.num_fields))
+        fields = [typ.field(i).type for i in range(typ.num_fields)]
+        return not fields or any(_has_empty_struct(pa, f) for f in fields)
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
         return _has_empty_struct(pa, typ.value_type)
     return False

@@ -138,14 +138,15 @@ def count_rows(path: Path, fmt: str | None = None) -> int:
     return inputs.count_rows(Path(path), detect_format(Path(path), fmt))
 
 
-def _complete_lines(path: Path, report: ScoreReport | None = None) -> int:
-    """Count complete JSON lines in an output file (adding them to ``report``); cut a torn last line."""
+def _complete_lines(path: Path, report: ScoreReport | None = None, *, limit: int | None = None) -> int:
+    """Count complete JSON lines in an output file (adding them to ``report``); cut a torn last line
+    and any line after the first ``limit``."""
     if not path.exists():
         return 0
     good_bytes, count = 0, 0
     with path.open("rb") as fh:
         for line in fh:
-            if not line.endswith(b"\n"):
+            if not line.endswith(b"\n") or count == limit:
                 break
             try:
                 row = json.loads(line)
@@ -267,6 +268,19 @@ def _append_lines(fh: Any, rows: Iterable[Any]) -> None:
     os.fsync(fh.fileno())
 
 
+def _whole_groups(items: Iterable[InputRow], done: int) -> int:
+    """``done``, or less so that the first ``done`` rows end with a whole group."""
+    start, last = 0, None
+    for item in items:
+        group = item.sample.group_key if item.sample is not None else last
+        if item.index == done:
+            return start if group == last else done
+        if group != last:
+            start = item.index
+        last = group
+    return done
+
+
 def _load_checkpoint(path: Path, done: int) -> dict[int, dict[str, Score]]:
     """Per-sample scores of rows after ``done`` that a killed run had computed (a torn line is cut)."""
     out: dict[int, dict[str, Score]] = {}
@@ -279,7 +293,7 @@ def _load_checkpoint(path: Path, done: int) -> dict[int, dict[str, Score]]:
                 entry = json.loads(line) if line.endswith(b"\n") else None
             except ValueError:
                 entry = None
-            if not isinstance(entry, dict):
+            if not isinstance(entry, dict) or not isinstance(entry.get("index"), int):
                 break
             good += len(line)
             if entry["index"] >= done:
@@ -341,7 +355,12 @@ def score_file(
     if not resume or not started:
         for path in (output_path, rows_path, groups_path):
             path.unlink(missing_ok=True)
-    done = _complete_lines(rows_path, report)
+    scorer = _Scorer(engine)
+    done = _complete_lines(rows_path)
+    if done and scorer.grouped:  # a kill during a write may have left part of a group: score it again
+        rows = read_rows(input_path, default_domain=default_domain, columns=columns, fmt=fmt)
+        done = _whole_groups(rows, done)
+    done = _complete_lines(rows_path, report, limit=done)
     known = _load_checkpoint(groups_path, done)
     report.resumed_from = done
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -358,7 +377,6 @@ def score_file(
         print(f"resuming: {done} of {total} rows already scored in {output_path}"
               + (f" ({len(known)} more rows' per-sample scores checkpointed)" if known else ""), file=log)
 
-    scorer = _Scorer(engine)
     with rows_path.open("a", encoding="utf-8") as out, groups_path.open("a", encoding="utf-8") as ckpt:
 
         def flush(items: list[InputRow]) -> None:
@@ -371,7 +389,7 @@ def score_file(
                 ckpt.truncate(0)
                 ckpt.seek(0)
             if bar is not None:
-                bar.update(len(items))
+                bar.update(len(items) - checkpointed)
 
         pending: list[InputRow] = []
         checkpointed = 0  # pending rows whose per-sample scores are on disk
@@ -394,6 +412,8 @@ def score_file(
                 _append_lines(ckpt, (
                     {"index": it.index, "scores": {k: s.to_dict() for k, s in it.known.items()}}
                     for it in computed if it.known))
+                if bar is not None:
+                    bar.update(len(pending) - checkpointed)
                 checkpointed = len(pending)
             pending.append(item)
             last_group = group

@@ -198,8 +198,9 @@ def test_score_dataset_adds_reward_columns(tmp_path):
 
 @pytest.fixture
 def one_group(tmp_path):
-    rows = [{"prompt": "the same prompt", "completion": "x" * (i % 7) + ("ok" if i % 3 else "no"),
-             "answer": "x" * (i % 7) + "ok", "row_id": i} for i in range(40)]  # a third wrong, lengths vary
+    words = [["w"] * (i % 7) for i in range(40)]  # lengths (in words) vary; a third of the answers are wrong
+    rows = [{"prompt": "the same prompt", "completion": " ".join(words[i] + ["ok" if i % 3 else "no"]),
+             "answer": " ".join(words[i] + ["ok"]), "row_id": i} for i in range(40)]
     inp = tmp_path / "in.jsonl"
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     recipe = tmp_path / "recipe.yaml"
@@ -251,4 +252,24 @@ def test_a_kill_inside_one_big_group_loses_at_most_one_batch(tmp_path, one_group
                         RewardSpec("format.kimi_length", params={"correctness": "accuracy"})]) as engine:
         expected = engine.score([Sample.from_row(r) for r in rows])
     assert [r["rewards"] for r in results] == [{k: s.value for k, s in e.scores.items()} for e in expected]
+    assert {r["rewards"]["format.kimi_length"] for r in results} >= {0.5, -0.5}  # ranked in one group of 40
     assert not (tmp_path / "out.jsonl.groups.jsonl").exists()
+
+
+def test_resume_never_splits_a_group_that_a_kill_tore(tmp_path):
+    rows = [{"prompt": p, "completion": " ".join(["w"] * k + ["ok"]),
+             "answer": " ".join(["w"] * (k % 3) + ["ok"])} for p in "AB" for k in range(6)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    specs = [RewardSpec("exact_match", id="acc"),
+             RewardSpec("format.kimi_length", params={"correctness": "acc"})]
+    with ScoringEngine(specs) as engine:
+        score_file(engine, inp, out, batch_size=4, progress=False, log=io.StringIO())
+        whole = out.read_text().splitlines(keepends=True)
+        out.write_text("".join(whole[:8]) + whole[8][:20])  # group A, two rows of group B, a torn line
+        log = io.StringIO()
+        report = score_file(engine, inp, out, batch_size=4, progress=False, log=log)
+    assert report.resumed_from == 6 and report.rows == 6 and report.total == 12
+    assert out.read_text().splitlines(keepends=True) == whole  # group B's lengths ranked in one call again
+    ranked = [json.loads(line)["rewards"]["format.kimi_length"] for line in whole[6:]]
+    assert ranked == pytest.approx([0.5, 0.3, 0.1, -0.1, -0.3, -0.5])

@@ -411,8 +411,12 @@ def check_recipe(recipe: Recipe, *, kit: "RewardKit | None" = None,
             reward.check_params(entry.params)
         except RewardParamsError as exc:
             bad = [] if reward.accepts_any_params else sorted(set(entry.params) - set(reward.defaults))
-            fix = _suggest_param(bad, list(reward.defaults)) if bad else ""
-            add(("rewards", i, "params", *bad[:1]), str(exc), fix)
+            if exc.problems and not bad:  # wrongly-typed params: each at its own line, with its fix
+                for problem in exc.problems:
+                    add(("rewards", i, "params", problem.param), problem.message, problem.fix)
+            else:
+                fix = _suggest_param(bad, list(reward.defaults)) if bad else exc.fix
+                add(("rewards", i, "params", *bad[:1]), str(exc), fix)
         for dep in reward.dependencies(entry.params):
             if dep not in ids:
                 add(("rewards", i, "params"),

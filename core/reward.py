@@ -13,6 +13,7 @@ Three call shapes, chosen with ``mode``:
 from __future__ import annotations
 
 import inspect
+import weakref
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Literal, Mapping, Sequence
 
@@ -22,8 +23,25 @@ Mode = Literal["sample", "batch", "group"]
 MODES: tuple[Mode, ...] = ("sample", "batch", "group")
 
 
+@dataclass(frozen=True)
+class ParamProblem:
+    """One bad parameter: which, what is wrong, and the fix (what a recipe error prints)."""
+
+    param: str
+    message: str
+    fix: str = ""
+
+
 class RewardParamsError(ValueError):
-    """A reward was given parameters it does not accept (or invalid values for them)."""
+    """A reward was given parameters it does not accept (or invalid values for them).
+
+    ``problems`` names the parameters at fault (a recipe error points at their lines); ``fix`` says
+    what to do when the error is about the parameters as a whole.
+    """
+
+    def __init__(self, message: str = "", *, problems: Sequence[ParamProblem] = (), fix: str = "") -> None:
+        self.problems, self.fix = list(problems), fix
+        super().__init__(message or "; ".join(p.message for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,9 @@ class Reward:
                 raise RewardParamsError(
                     f"reward {self.name!r} has no parameter {', '.join(map(repr, unknown))}; it accepts: {accepted}"
                 )
+        problems = check_param_types(self.fn, params, name=self.name, defaults=self.defaults)
+        if problems:
+            raise RewardParamsError(problems=problems)
         if self.validate is not None:
             self.validate(**{**self.defaults, **params})
 
@@ -83,8 +104,7 @@ class Reward:
 
     def __call__(self, sample_or_samples: Any, **params: Any) -> Any:
         """Call the underlying function directly (params checked; no deadline, no cache): for tests."""
-        if self.validate is not None:
-            self.validate(**{**self.defaults, **params})
+        self.check_params(params)
         return self.fn(sample_or_samples, **params)
 
     def score(self, samples: Sequence[Sample], params: Mapping[str, Any]) -> list[Score]:
@@ -164,6 +184,134 @@ def _param_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
         for p in params
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
+
+
+# -- parameter types -------------------------------------------------------------------------------
+#: Per reward function: parameter name -> pydantic TypeAdapter of its annotation (built on first use).
+_ADAPTERS: "weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _strict_scalars(ann: Any) -> Any:
+    """``ann`` with bool, int, float and str made strict, nested types included: YAML already gives
+    typed values, so ``"no"`` is not a bool and ``"5s"`` not a float (an int still is a float).
+    Other types (Path, enums, models) keep pydantic's usual conversions from strings."""
+    import types
+    import typing
+
+    from pydantic import Strict
+
+    if ann in (bool, int, float, str):
+        return typing.Annotated[ann, Strict()]
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is None or not args or origin in (typing.Literal, typing.Annotated):
+        return ann
+    inner = tuple(a if a is Ellipsis else _strict_scalars(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[inner]
+    try:
+        return origin[inner]
+    except TypeError:  # a generic that cannot be rebuilt: validate it as written
+        return ann
+
+
+def _param_adapters(fn: Callable[..., Any]) -> dict[str, Any]:
+    """TypeAdapters for the annotated keyword parameters of ``fn`` (after the sample). Annotations that
+    do not resolve (string annotations naming what is not importable) or that pydantic cannot check
+    are skipped: those parameters accept anything, as unannotated ones do."""
+    target = inspect.unwrap(fn)
+    try:
+        cached = _ADAPTERS.get(target)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None:
+        return cached
+    import typing
+
+    from pydantic import TypeAdapter
+
+    params = list(inspect.signature(target).parameters.values())[1:]
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # noqa: BLE001 - one bad annotation: resolve the others one by one
+        hints = {}
+        for p in params:
+            if isinstance(p.annotation, str):
+                try:
+                    hints[p.name] = eval(p.annotation, getattr(target, "__globals__", {}))  # noqa: S307
+                except Exception:  # noqa: BLE001
+                    continue
+            elif p.annotation is not p.empty:
+                hints[p.name] = p.annotation
+    adapters: dict[str, Any] = {}
+    for p in params:
+        ann = hints.get(p.name, p.empty)
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or ann in (p.empty, Any, object):
+            continue
+        try:
+            adapters[p.name] = (TypeAdapter(_strict_scalars(ann)), ann)
+        except Exception:  # noqa: BLE001 - a type pydantic cannot validate: accept anything
+            continue
+    try:
+        _ADAPTERS[target] = adapters
+    except TypeError:
+        pass
+    return adapters
+
+
+def type_name(ann: Any) -> str:
+    """A short readable name of a type annotation: ``float``, ``list[str]``, ``Literal['a', 'b']``."""
+    if isinstance(ann, type) and not getattr(ann, "__args__", None):
+        return ann.__name__
+    return str(ann).replace("typing.", "").replace("collections.abc.", "").replace("NoneType", "None")
+
+
+def _yaml_scalar(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (str, list, dict, tuple)) else repr(value)
+
+
+def check_param_types(fn: Callable[..., Any], params: Mapping[str, Any], *, name: str = "",
+                      defaults: Mapping[str, Any] | None = None) -> list[ParamProblem]:
+    """Problems with ``params`` (those given) against ``fn``'s parameter annotations.
+
+    Scalars are strict: ``"no"`` is not a bool, ``"5s"`` (or ``"5"``) not a number; an int is a float.
+    """
+    from pydantic import ValidationError
+
+    adapters = _param_adapters(fn)
+    problems = []
+    for key, value in params.items():
+        entry = adapters.get(key)
+        if entry is None:
+            continue
+        adapter, ann = entry
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = "".join(f"[{p!r}]" for p in first["loc"])
+            detail = first["msg"][0].lower() + first["msg"][1:]
+            message = (f"reward {name or getattr(fn, '__name__', '?')!r}: param {key!r} must be {type_name(ann)}, "
+                       f"not {value!r} ({type(value).__name__}){': ' + where + ' ' + detail if where else ''}")
+            problems.append(ParamProblem(key, message, _type_fix(key, value, ann, (defaults or {}).get(key))))
+    return problems
+
+
+def _type_fix(key: str, value: Any, ann: Any, default: Any) -> str:
+    """What to write instead: a hint for strings that look like numbers or booleans, and an example."""
+    hint = ""
+    base = {t for t in (bool, int, float) if t is ann or t in getattr(ann, "__args__", ())}
+    if isinstance(value, str) and bool in base:
+        hint = "write true or false, without quotes"
+    elif isinstance(value, str) and base:
+        hint = "write a plain number, without quotes or units"
+    example = f"e.g. `{key}: {_yaml_scalar(default)}` (the default)" if default is not None else ""
+    return "; ".join(x for x in (hint or f"give a {type_name(ann)}", example) if x)
 
 
 def reward(

@@ -273,3 +273,16 @@ def test_resume_never_splits_a_group_that_a_kill_tore(tmp_path):
     assert out.read_text().splitlines(keepends=True) == whole  # group B's lengths ranked in one call again
     ranked = [json.loads(line)["rewards"]["format.kimi_length"] for line in whole[6:]]
     assert ranked == pytest.approx([0.5, 0.3, 0.1, -0.1, -0.3, -0.5])
+
+
+def test_csv_rows_with_bad_bytes_or_extra_cells_are_error_rows(tmp_path):
+    inp, out = tmp_path / "in.csv", tmp_path / "out.jsonl"
+    inp.write_bytes(b"prompt,completion,answer\np,4,4\np,caf\xff,x\np,5,4,extra\np,5,4\n")
+    with ScoringEngine([RewardSpec("exact_match")]) as engine:
+        report = score_file(engine, inp, out, progress=False, log=io.StringIO())
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["reward"] for r in results] == [1.0, None, None, 0.0]
+    assert [r["errors"].get("input") for r in results] == [
+        None, "line 3 is not valid UTF-8 (column 'completion')", "line 4 has more cells than the header (3 columns)",
+        None]
+    assert report.input_errors == 2

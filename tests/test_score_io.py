@@ -283,6 +283,6 @@ def test_csv_rows_with_bad_bytes_or_extra_cells_are_error_rows(tmp_path):
     results = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["reward"] for r in results] == [1.0, None, None, 0.0]
     assert [r["errors"].get("input") for r in results] == [
-        None, "line 3 is not valid UTF-8 (column 'completion')", "line 4 has more cells than the header (3 columns)",
-        None]
+        None, "line 3 is not valid UTF-8 (column 'completion')",
+        "line 4 has more cells than the header (3 columns)", None]
     assert report.input_errors == 2

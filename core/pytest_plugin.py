@@ -1,0 +1,46 @@
+"""rewardkit's pytest plugin (loaded by pytest through the ``pytest11`` entry point).
+
+It stays light: nothing heavy is imported until a test uses it. It gives reward authors
+
+* the ``rewardkit_conformance`` marker, carried by every test that
+  :func:`rewardkit.conformance.conformance` builds (``pytest -m rewardkit_conformance`` runs only those);
+* the ``reward_conformance`` fixture, for a conformance run inside a test of your own::
+
+      def test_my_reward(reward_conformance):
+          reward_conformance(my_reward, gold=[{"completion": "4", "answer": "4"}])
+
+* the ``make_sample`` fixture (:func:`rewardkit.testing.make_sample`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "rewardkit_conformance: a check of rewardkit's conformance suite (rewardkit.conformance)")
+
+
+@pytest.fixture
+def reward_conformance() -> Callable[..., None]:
+    """``reward_conformance(reward, gold=..., wrong=..., params=...)`` runs every check; one AssertionError
+    lists all that failed."""
+
+    def run(reward: Any, *, gold: Any = (), wrong: Any = (), params: Any = None, deadline: float = 10.0) -> None:
+        from rewardkit.conformance import Conformance, _as_sample
+
+        Conformance(reward, [_as_sample(g) for g in gold], [_as_sample(w) for w in wrong], dict(params or {}),
+                    deadline).run_all()
+
+    return run
+
+
+@pytest.fixture
+def make_sample() -> Callable[..., Any]:
+    """:func:`rewardkit.testing.make_sample`: a Sample from keyword columns, as a JSONL row gives it."""
+    from rewardkit.testing import make_sample as make
+
+    return make

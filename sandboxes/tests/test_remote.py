@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from rewardkit.testing import make_sample
-
 from rewardkit_sandbox import Limits, RunRequest, SandboxError, get_sandbox
 from rewardkit_sandbox.provision import ensure_bubblewrap
 
@@ -30,7 +29,7 @@ TOKEN = "test-token-7b1e2c9a4f0d"
 SERVICE = [sys.executable, "-m", "rewardkit_sandbox.service", "--host", "127.0.0.1", "--port", "0"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def server_backend() -> tuple[str, dict[str, str]]:
     if ensure_bubblewrap() is None:
         return "bubblewrap", {}
@@ -48,7 +47,8 @@ class Server:
             stderr=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if not line:
-            raise RuntimeError(f"the service did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+            stderr = self.proc.stderr.read()  # type: ignore[union-attr]
+            raise RuntimeError(f"the service did not start: {stderr}")
         self.url = json.loads(line)["listening"]
 
     def health(self) -> dict:
@@ -87,6 +87,10 @@ def job(command: list[str], **fields: object) -> bytes:
     return json.dumps({"command": command, **fields}).encode()
 
 
+def sleep_echo(seconds: float, i: int) -> RunRequest:
+    return RunRequest(command=["sh", "-c", f"sleep {seconds}; echo {i}"])
+
+
 @pytest.fixture(scope="module")
 def fleet():
     servers = [Server(2), Server(2)]
@@ -119,7 +123,8 @@ COMPLETIONS = {
     "wrong": "```python\ndef quad(x):\n    return 3 * x\n```",
     "forged_verdict": f"```python\n{FORGE_ON_FDS}```",
     "exit_zero": "```python\nimport sys\ndef quad(x):\n    sys.exit(0)\n```",
-    "stdout_verdict": "```python\ndef quad(x):\n    print(\"{'i': 0, 'status': 'pass'}\\n{'i': 1, 'status': 'pass'}\")\n"
+    "stdout_verdict": "```python\ndef quad(x):\n"
+                      "    print(\"{'i': 0, 'status': 'pass'}\\n{'i': 1, 'status': 'pass'}\")\n"
                       "    raise SystemExit(0)\n```",
 }
 
@@ -132,8 +137,8 @@ def test_code_rewards_score_through_two_servers_and_forged_verdicts_stay_zero(fl
     url = ",".join(s.url for s in fleet)
     scores = unit_tests.score(samples, {"backend": "remote", "sandbox_url": url})
     got = {name: s.value for name, s in zip(list(COMPLETIONS) * 2, scores)}
-    assert got == {"right": 1.0, "wrong": 0.0, "forged_verdict": 0.0, "exit_zero": 0.0, "stdout_verdict": 0.0}, \
-        [(s.value, s.reason) for s in scores]
+    want = {"right": 1.0, "wrong": 0.0, "forged_verdict": 0.0, "exit_zero": 0.0, "stdout_verdict": 0.0}
+    assert got == want, [(s.value, s.reason) for s in scores]
     assert scores[0].details["backend"] == f"remote:{server_backend()[0]}"
     assert all(s.health()["served"] > 0 for s in fleet)  # round-robin used both
     close_all()
@@ -146,6 +151,17 @@ def test_unreachable_fleet_scores_none_with_the_reason(token_env):
     score = unit_tests.score([sample], {"backend": "remote", "sandbox_url": "http://127.0.0.1:9"})[0]
     assert score.value is None
     assert "no sandbox server is reachable" in score.error and "127.0.0.1:9" in score.error
+
+
+def test_recipes_validate_the_remote_params():
+    from rewardkit import RewardParamsError
+    from rewardkit_code import unit_tests
+
+    with pytest.raises(RewardParamsError, match="sandbox_url is for backend 'remote'"):
+        unit_tests.check_params({"backend": "auto", "sandbox_url": "http://127.0.0.1:1"})
+    with pytest.raises(RewardParamsError, match=r"must look like http://HOST:PORT"):
+        unit_tests.check_params({"backend": "remote", "sandbox_url": "127.0.0.1:8910"})
+    unit_tests.check_params({"backend": "remote", "sandbox_url": "http://127.0.0.1:1,http://127.0.0.1:2"})
 
 
 # -- protocol ----------------------------------------------------------------------------------------
@@ -189,7 +205,8 @@ def test_bytes_files_stdin_and_env_round_trip(fleet, token_env):
 def test_limits_are_capped_by_the_server():
     server = Server(1, "--max", "wall_seconds=1.5", "--max", "memory_mb=256", "--max-body-mb", "0.01")
     try:
-        status, reply, _ = post(server.url, job(["sleep", "5"], limits={"wall_seconds": 100, "memory_mb": 8000}))
+        asked = {"wall_seconds": 100, "memory_mb": 8000}
+        status, reply, _ = post(server.url, job(["sleep", "5"], limits=asked))
         assert status == 200
         assert reply["limits"]["wall_seconds"] == 1.5 and reply["limits"]["memory_mb"] == 256
         assert sorted(reply["capped"]) == ["memory_mb", "wall_seconds"]
@@ -212,7 +229,7 @@ def test_a_full_queue_answers_503_and_the_client_retries():
         assert status == 503 and headers["Retry-After"] == "1" and "queue full" in reply["error"]
         first.join()
         with get_sandbox("remote", workers=3, urls=server.url, token=TOKEN) as sb:
-            results = sb.run_many([RunRequest(command=["sh", "-c", f"sleep 0.3; echo {i}"]) for i in range(3)])
+            results = sb.run_many([sleep_echo(0.3, i) for i in range(3)])
         assert [r.stdout for r in results] == ["0\n", "1\n", "2\n"], [r.error for r in results]
         assert server.health()["rejected"] >= 2  # the client saw 503s and retried them
     finally:
@@ -234,7 +251,7 @@ def test_failover_when_a_server_is_killed_mid_run():
         killer.start()
         with get_sandbox("remote", workers=2, urls=[a.url, b.url], token=TOKEN,
                          limits=Limits(wall_seconds=10)) as sb:
-            results = sb.run_many([RunRequest(command=["sh", "-c", f"sleep 0.5; echo {i}"]) for i in range(6)])
+            results = sb.run_many([sleep_echo(0.5, i) for i in range(6)])
         killer.join()
         assert killed.is_set()
         assert [r.stdout for r in results] == [f"{i}\n" for i in range(6)], [r.error for r in results]
@@ -254,8 +271,9 @@ def test_the_service_refuses_unsafe_or_unauthenticated_starts(tmp_path: Path):
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     proc = subprocess.run([*SERVICE, "--backend", "process", "--token-file", str(token_file)], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "REWARDKIT_SANDBOX_ALLOW_PROCESS=1" in proc.stderr
-    proc = subprocess.run([*SERVICE, "--backend", "process"], env={**env, "REWARDKIT_SANDBOX_ALLOW_PROCESS": "1"},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([*SERVICE, "--backend", "process"],
+                          env={**env, "REWARDKIT_SANDBOX_ALLOW_PROCESS": "1"}, capture_output=True, text=True,
+                          timeout=60, check=False)
     assert proc.returncode == 2 and "needs a token" in proc.stderr and "--token-file" in proc.stderr

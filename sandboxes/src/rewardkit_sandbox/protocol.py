@@ -2,15 +2,16 @@
 
 A job is the JSON form of a :class:`RunRequest` plus its limits; a reply carries the
 :class:`RunResult`. Text travels as JSON strings, bytes as ``{"base64": "..."}``. Every decoding
-error is a ``ValueError`` naming the field, which the server returns as a 400.
+error is a ``ValueError`` or ``TypeError`` naming the field, which the server returns as a 400.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import asdict, fields
-from typing import Any, Mapping
+from typing import Any
 
 from .types import Limits, RunRequest, RunResult
 
@@ -51,24 +52,26 @@ def job_to_json(request: RunRequest, limits: Limits, queue_seconds: float) -> di
 def job_from_json(data: Any) -> tuple[RunRequest, dict[str, float], float | None]:
     """(request without limits, the limits asked for, queue_seconds) from a ``POST /run`` body."""
     if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object with 'command' (and optionally 'files', 'stdin', "
+        raise TypeError("the body must be a JSON object with 'command' (and optionally 'files', 'stdin', "
                          "'env', 'limits', 'queue_seconds')")
     unknown = sorted(set(data) - _JOB_FIELDS)
     if unknown:
-        raise ValueError(f"unknown field(s) {unknown}; protocol {PROTOCOL_VERSION} knows {sorted(_JOB_FIELDS)}")
+        raise ValueError(f"unknown field(s) {unknown}; protocol {PROTOCOL_VERSION} knows "
+                         f"{sorted(_JOB_FIELDS)}")
     command = data.get("command")
     if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
         raise ValueError("'command' must be a non-empty list of strings, e.g. [\"python3\", \"main.py\"]")
     files = data.get("files", {})
     if not isinstance(files, dict):
-        raise ValueError("'files' must be an object: relative path -> content")
+        raise TypeError("'files' must be an object: relative path -> content")
     decoded = {str(name): decode_blob(content, f"files[{name!r}]") for name, content in files.items()}
     env = data.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                            for k, v in env.items()):
         raise ValueError("'env' must be an object of string -> string")
     limits = data.get("limits") or {}
     if not isinstance(limits, dict):
-        raise ValueError(f"'limits' must be an object with some of {list(LIMIT_FIELDS)}")
+        raise TypeError(f"'limits' must be an object with some of {list(LIMIT_FIELDS)}")
     for name, value in limits.items():
         if name not in LIMIT_FIELDS:
             raise ValueError(f"limits.{name} is not a limit; choose from {list(LIMIT_FIELDS)}")
@@ -108,6 +111,6 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
 
 def result_from_json(data: Any) -> RunResult:
     if not isinstance(data, dict):
-        raise ValueError("'result' must be an object")
+        raise TypeError("'result' must be an object")
     known = {f.name for f in fields(RunResult)}
     return RunResult(**{k: v for k, v in data.items() if k in known})

@@ -18,8 +18,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from .base import Sandbox, SandboxError
@@ -45,7 +46,8 @@ def parse_urls(urls: str | Sequence[str] | None) -> list[str]:
             continue
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
-            raise SandboxError(f"sandbox URL {url!r} must look like http://HOST:PORT (the service's base URL)")
+            raise SandboxError(f"sandbox URL {url!r} must look like http://HOST:PORT (the service's base "
+                               f"URL)")
         out.append(url)
     if not out:
         raise SandboxError(f"the remote backend needs the fleet's URLs: set {URL_ENV}=http://HOST:PORT[,...] "
@@ -61,8 +63,8 @@ def read_client_token(token: str | None) -> str:
     if os.environ.get(TOKEN_FILE_ENV):
         with open(os.environ[TOKEN_FILE_ENV], encoding="utf-8") as fh:
             return fh.read().strip()
-    raise SandboxError(f"the remote backend needs the service's token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}, a "
-                       f"file holding it) or pass token=")
+    raise SandboxError(f"the remote backend needs the service's token: set {TOKEN_ENV} (or "
+                       f"{TOKEN_FILE_ENV}, a file holding it) or pass token=")
 
 
 class RemoteSandbox(Sandbox):
@@ -76,8 +78,9 @@ class RemoteSandbox(Sandbox):
 
     name = "remote"
 
-    def __init__(self, workers: int = 0, limits: Limits | None = None, urls: str | Sequence[str] | None = None,
-                 token: str | None = None, timeout_margin: float = 60.0, connect_retry_seconds: float = 10.0,
+    def __init__(self, workers: int = 0, limits: Limits | None = None,
+                 urls: str | Sequence[str] | None = None, token: str | None = None,
+                 timeout_margin: float = 60.0, connect_retry_seconds: float = 10.0,
                  busy_retry_seconds: float = 300.0) -> None:
         # no slots or uids here: the servers own them, so Sandbox.__init__ is not called
         self.urls = parse_urls(urls)
@@ -153,7 +156,10 @@ class RemoteSandbox(Sandbox):
                 last_answer = time.monotonic()
                 self._down.pop(url, None)
                 if status == 200:
-                    result = result_from_json(reply.get("result"))
+                    try:
+                        result = result_from_json(reply.get("result"))
+                    except (TypeError, ValueError) as exc:
+                        return RunResult.failure(self.name, f"{url} sent a malformed result: {exc}")
                     return replace(result, backend=f"remote:{result.backend}")
                 message = str(reply.get("error", reply))
                 if status == 401:
@@ -178,7 +184,8 @@ class RemoteSandbox(Sandbox):
         start = next(self._next) % len(self.urls)
         ring = self.urls[start:] + self.urls[:start]
         now = time.monotonic()
-        return [u for u in ring if self._down.get(u, 0) <= now] + [u for u in ring if self._down.get(u, 0) > now]
+        up = [u for u in ring if self._down.get(u, 0) <= now]
+        return up + [u for u in ring if u not in up]
 
     def _request(self, url: str, method: str, path: str, body: bytes | None,
                  timeout: float) -> tuple[int, dict[str, Any]]:

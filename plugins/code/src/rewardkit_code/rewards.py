@@ -124,7 +124,8 @@ def _check_backend(backend: str, sandbox_url: str = "") -> None:
     """The sandbox backend must exist and, for ``auto``, one that isolates untrusted code must be
     usable here: a recipe fails at validation, not with every sample scoring None."""
     if sandbox_url and backend != "remote":
-        raise RewardParamsError(f"sandbox_url is for backend 'remote' (a sandbox service fleet), not {backend!r}")
+        raise RewardParamsError(f"sandbox_url is for backend 'remote' (a sandbox service fleet), "
+                                f"not {backend!r}")
     try:
         if sandbox_url:
             parse_urls(sandbox_url)

@@ -145,7 +145,7 @@ def test_cosine_shape():
 def test_cosine_params_and_dependency():
     with pytest.raises(RewardParamsError, match="swap them"):
         cosine_length.check_params({"min_value_correct": 3.0})
-    with pytest.raises(RewardParamsError, match="finite number"):
+    with pytest.raises(RewardParamsError, match="must be float"):  # the annotation's type, checked first
         cosine_length.check_params({"exceed_value": "low"})
     missing = cosine_length.score([make_sample("x")], {"correctness": "acc"})[0]
     assert missing.value is None and "'acc'" in missing.error

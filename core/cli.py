@@ -196,6 +196,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, new_plugin
+
+    try:
+        root = new_plugin(args.name, args.dir)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {root}\nnext: pip install -e {root} && pytest {root}  (then `rewardkit plugins` lists it)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rewardkit", description="Rewards as plugins for LLM post-training.")
     parser.add_argument("--version", action="version", version=f"rewardkit {__version__}")
@@ -270,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--deadline", type=float, help="seconds per reward call (default: the recipe's)")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("new", help="scaffold a plugin distribution: `rewardkit new plugin NAME`")
+    p.add_argument("kind", choices=["plugin"])
+    p.add_argument("name", help="the plugin's name (a lowercase identifier; rewards are NAME.*)")
+    p.add_argument("--dir", default=".", help="folder to write rewardkit-NAME/ into (default: here)")
+    p.set_defaults(func=_cmd_new)
     return parser
 
 

@@ -1,0 +1,56 @@
+"""`rewardkit new plugin NAME`: the scaffold installs (`pip install -e`) into a fresh virtual environment
+and passes its own tests (the conformance suite included) at once; `rewardkit plugins` then lists it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from rewardkit.scaffold import ScaffoldError, new_plugin
+
+
+def _venv(path: Path) -> Path:
+    """A fresh venv that also sees this environment's packages (rewardkit, pytest, pip, setuptools),
+    through a .pth that adds this site-packages folder (its own .pth files, editable installs, included)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    python = path / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ours = sysconfig.get_paths()["purelib"]
+    Path(purelib, "_rewardkit_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    return python
+
+
+def test_new_plugin_installs_and_passes_its_own_tests(tmp_path, cli):
+    out = cli("new", "plugin", "kwcheck", "--dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / "rewardkit-kwcheck"
+    assert (root / "pyproject.toml").is_file() and (root / "tests" / "test_rewards.py").is_file()
+    python = _venv(tmp_path / "venv")
+    pip = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", "--no-deps",
+                          "--no-build-isolation", "-e", str(root)], capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+                           capture_output=True, text=True, cwd=root, timeout=300)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    passed = int(tests.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
+    assert passed >= 10  # the conformance checks plus the plugin's own two tests
+    listed = subprocess.run([str(python), "-m", "rewardkit.cli", "plugins", "--json"], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}
+    assert plugins["kwcheck"]["distribution"] == "rewardkit-kwcheck"
+    assert [r["name"] for r in plugins["kwcheck"]["rewards"]] == ["kwcheck.keyword_match"]
+
+
+def test_new_plugin_refuses_bad_names_and_existing_folders(tmp_path, cli):
+    with pytest.raises(ScaffoldError, match="lowercase Python identifier"):
+        new_plugin("My-Plugin", tmp_path)
+    new_plugin("twice", tmp_path)
+    out = cli("new", "plugin", "twice", "--dir", str(tmp_path))
+    assert out.returncode == 2 and "already exists" in out.stderr and "Traceback" not in out.stderr

@@ -265,6 +265,19 @@ def test_failover_when_a_server_is_killed_mid_run():
                 pass
 
 
+def test_a_fleet_lost_after_start_fails_runs_as_infrastructure_faults():
+    server = Server(1)
+    try:
+        with get_sandbox("remote", urls=server.url, token=TOKEN, connect_retry_seconds=0.5) as sb:
+            assert sb.run(["true"]).ok
+            server.kill()
+            res = sb.run(["true"])
+        assert res.exit_code is None and "no sandbox server reachable (infrastructure fault)" in res.error
+        assert server.url in res.error
+    finally:
+        server.stop()
+
+
 def test_the_service_refuses_unsafe_or_unauthenticated_starts(tmp_path: Path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("REWARDKIT_SANDBOX_ALLOW_PROCESS", "REWARDKIT_SANDBOX_TOKEN")}

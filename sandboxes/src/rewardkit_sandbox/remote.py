@@ -218,7 +218,7 @@ class RemoteSandbox(Sandbox):
         raise AssertionError("unreachable")
 
     def _connection(self, url: str) -> tuple[http.client.HTTPConnection, bool]:
-        conns: dict[str, http.client.HTTPConnection] = self._local.__dict__.setdefault("conns", {})
+        conns = self._thread_connections()
         if url in conns:
             return conns[url], True
         parts = urlsplit(url)
@@ -229,8 +229,14 @@ class RemoteSandbox(Sandbox):
             self._conns.add(conn)
         return conn, False
 
+    def _thread_connections(self) -> dict[str, http.client.HTTPConnection]:
+        """This thread's open connections, by URL; a forked child starts without its parent's."""
+        if getattr(self._local, "pid", None) != os.getpid():
+            self._local.pid, self._local.conns = os.getpid(), {}
+        return self._local.conns
+
     def _drop(self, url: str) -> None:
-        conn = self._local.__dict__.get("conns", {}).pop(url, None)
+        conn = self._thread_connections().pop(url, None)
         if conn is not None:
             conn.close()
 

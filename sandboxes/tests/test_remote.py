@@ -87,6 +87,13 @@ def job(command: list[str], **fields: object) -> bytes:
     return json.dumps({"command": command, **fields}).encode()
 
 
+def wait_until_busy(server: Server, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while server.health()["busy"] == 0:
+        assert time.monotonic() < deadline, "the server never started the job"
+        time.sleep(0.02)
+
+
 def sleep_echo(seconds: float, i: int) -> RunRequest:
     return RunRequest(command=["sh", "-c", f"sleep {seconds}; echo {i}"])
 
@@ -223,8 +230,7 @@ def test_a_full_queue_answers_503_and_the_client_retries():
         slow = job(["sleep", "1"])
         first = threading.Thread(target=post, args=(server.url, slow))
         first.start()
-        while server.health()["busy"] == 0:
-            time.sleep(0.02)
+        wait_until_busy(server)
         status, reply, headers = post(server.url, slow)
         assert status == 503 and headers["Retry-After"] == "1" and "queue full" in reply["error"]
         first.join()
@@ -242,8 +248,7 @@ def test_failover_when_a_server_is_killed_mid_run():
         killed = threading.Event()
 
         def kill_a_while_busy() -> None:
-            while a.health()["busy"] == 0:
-                time.sleep(0.02)
+            wait_until_busy(a)
             a.kill()  # SIGKILL, a job in flight on it
             killed.set()
 

@@ -60,7 +60,9 @@ stages:
 def test_the_recipe_scores_each_domain_with_its_rewards(mixed_recipe, tmp_path, cli):
     src = mixed_recipe.parent / "mixed.jsonl"
     out = tmp_path / "scored.jsonl"
-    done = cli("score", "--recipe", str(mixed_recipe), "--input", str(src), "--output", str(out), "--quiet")
+    # The small judge may give no verdict (an error, checked below): tolerate any share of failed calls.
+    done = cli("score", "--recipe", str(mixed_recipe), "--input", str(src), "--output", str(out), "--quiet",
+               "--max-error-rate", "1")
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     by_domain = {d: [r["rewards"] for r in rows if r["domain"] == d] for d in ("math", "code", "open")}

@@ -62,12 +62,14 @@ class Conformance:
     gold: list[Sample] = field(default_factory=list)
     wrong: list[Sample] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    #: Examples with no expected score (a model's rewards): they must be scored, not None.
+    samples: list[Sample] = field(default_factory=list)
     #: Seconds per call in the engine checks (the 1 MB input must finish or time out within it).
     deadline: float = 10.0
 
     @property
     def examples(self) -> list[Sample]:
-        return [*self.gold, *self.wrong]
+        return [*self.gold, *self.wrong, *self.samples]
 
     def checks(self) -> list[str]:
         """The names of the checks that apply to this reward and these examples."""
@@ -88,9 +90,10 @@ class Conformance:
         """Run one check; AssertionError says what failed and what to do."""
         getattr(self, f"check_{name}")()
 
-    def run_all(self) -> None:
+    def run_all(self, skip: Sequence[str] = ()) -> None:
+        """Run every check but those in ``skip``; one AssertionError lists all that failed."""
         failures = []
-        for name in self.checks():
+        for name in [n for n in self.checks() if n not in set(skip)]:
             try:
                 self.run(name)
             except AssertionError as exc:
@@ -128,6 +131,15 @@ class Conformance:
         kit = RewardKit(plugins=[_Plugin()], entry_points=False)
         return ScoringEngine([RewardSpec(reward.name, params=dict(self.params))], kit=kit, executor=executor,
                              workers=1, deadline=deadline or self.deadline, cache_size=0, batch_size=batch_size)
+
+    def _same(self, a: Sequence[Score], b: Sequence[Score]) -> bool:
+        """Equal scores: exactly for a deterministic reward, to 1e-4 for one that is not (a model's
+        padding in a batch moves the last float bits)."""
+        if self.reward.deterministic:
+            return [s.value for s in a] == [s.value for s in b]
+        return len(a) == len(b) and all(
+            (x.value is None) == (y.value is None) and (x.value is None or math.isclose(x.value, y.value, abs_tol=1e-4))
+            for x, y in zip(a, b))
 
     def _values(self, scores: Sequence[Score]) -> list[Any]:
         return [(s.value, s.error) for s in scores]
@@ -188,7 +200,7 @@ class Conformance:
         with self._engine("thread", batch_size=max(2, len(units))) as engine:
             batched = engine.score_reward(self.reward.name, units)
         direct = self._direct(units)
-        assert [s.value for s in batched] == [s.value for s in direct], (
+        assert self._same(batched, direct), (
             f"the engine's batched scores {[s.value for s in batched]} differ from direct calls "
             f"{[s.value for s in direct]}: a batch reward must score each sample as it would alone")
 
@@ -215,9 +227,7 @@ class Conformance:
         for sample, score in zip(units, scores):
             assert score.error is None or score.value is not None, (
                 f"in the process executor {sample.completion_text[:60]!r} failed: {score.error}")
-        if self.reward.deterministic:
-            assert [s.value for s in scores] == [s.value for s in self._direct(units)], (
-                "the process executor's scores differ from direct calls")
+        assert self._same(scores, self._direct(units)), "the process executor's scores differ from direct calls"
 
     def check_odd_input(self) -> None:
         base = self.examples[0] if self.examples else Sample(prompt="Say something.")
@@ -250,18 +260,27 @@ def _accepts(adapter: Any, value: Any) -> bool:
     return True
 
 
+def suite_for(reward: Reward, *, gold: Sequence[Sample | Mapping[str, Any]] = (),
+              wrong: Sequence[Sample | Mapping[str, Any]] = (), params: Mapping[str, Any] | None = None,
+              samples: Sequence[Sample | Mapping[str, Any]] = (), deadline: float = 10.0) -> Conformance:
+    """A :class:`Conformance` from examples given as Samples or JSONL-style rows."""
+    return Conformance(reward, [_as_sample(g) for g in gold], [_as_sample(w) for w in wrong], dict(params or {}),
+                       [_as_sample(s) for s in samples], deadline)
+
+
 def conformance(reward: Reward, *, gold: Sequence[Sample | Mapping[str, Any]] = (),
                 wrong: Sequence[Sample | Mapping[str, Any]] = (), params: Mapping[str, Any] | None = None,
-                deadline: float = 10.0, skip: Sequence[str] = ()) -> Callable[[str], None]:
+                samples: Sequence[Sample | Mapping[str, Any]] = (), deadline: float = 10.0,
+                skip: Sequence[str] = ()) -> Callable[[str], None]:
     """A pytest test function running the conformance suite on ``reward``: assign it to a ``test_*`` name.
 
     ``gold``/``wrong``: examples (Samples or JSONL-style rows ``{"completion": ..., "answer": ...}``) that
-    must score 1.0 / 0.0 with ``params``. ``skip``: names of checks to leave out (say why in a comment).
+    must score 1.0 / 0.0 with ``params``; ``samples``: more examples with no expected score (they must
+    not score None). ``deadline``: seconds per call in the engine checks. ``skip``: names of checks to leave out (say why in a comment).
     """
     import pytest
 
-    suite = Conformance(reward, [_as_sample(g) for g in gold], [_as_sample(w) for w in wrong],
-                        dict(params or {}), deadline)
+    suite = suite_for(reward, gold=gold, wrong=wrong, params=params, samples=samples, deadline=deadline)
     names = [n for n in suite.checks() if n not in set(skip)]
 
     @pytest.mark.rewardkit_conformance

@@ -26,14 +26,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def reward_conformance() -> Callable[..., None]:
-    """``reward_conformance(reward, gold=..., wrong=..., params=...)`` runs every check; one AssertionError
-    lists all that failed."""
+    """``reward_conformance(reward, gold=..., wrong=..., params=..., samples=..., skip=...)`` runs every
+    check (but those in ``skip``); one AssertionError lists all that failed."""
 
-    def run(reward: Any, *, gold: Any = (), wrong: Any = (), params: Any = None, deadline: float = 10.0) -> None:
-        from rewardkit.conformance import Conformance, _as_sample
+    def run(reward: Any, *, skip: Any = (), **examples: Any) -> None:
+        from rewardkit.conformance import suite_for
 
-        Conformance(reward, [_as_sample(g) for g in gold], [_as_sample(w) for w in wrong], dict(params or {}),
-                    deadline).run_all()
+        suite_for(reward, **examples).run_all(skip=skip)
 
     return run
 

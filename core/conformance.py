@@ -196,7 +196,9 @@ class Conformance:
             "cached), or make it deterministic")
 
     def check_batch(self) -> None:
-        units = self._units(self.examples)
+        # At least three samples in the batch, whatever the examples: one sample is no batch.
+        extra = [_with_completion(self.examples[0], text) for text in ("", "x y z")]
+        units = self._units([*self.examples, *extra])
         with self._engine("thread", batch_size=max(2, len(units))) as engine:
             batched = engine.score_reward(self.reward.name, units)
         direct = self._direct(units)

@@ -6,24 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from rewardkit.scaffold import ScaffoldError, new_plugin
 
-
-def _venv(path: Path) -> Path:
-    """A fresh venv that also sees this environment's packages (rewardkit, pytest, pip, setuptools),
-    through a .pth that adds this site-packages folder (its own .pth files, editable installs, included)."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    ours = sysconfig.get_paths()["purelib"]
-    Path(purelib, "_rewardkit_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-    return python
+sys.path.insert(0, str(Path(__file__).parent))
+from _venv import child_venv  # noqa: E402
 
 
 def test_new_plugin_installs_and_passes_its_own_tests(tmp_path, cli):
@@ -31,7 +21,7 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path, cli):
     assert out.returncode == 0, out.stderr
     root = tmp_path / "rewardkit-kwcheck"
     assert (root / "pyproject.toml").is_file() and (root / "tests" / "test_rewards.py").is_file()
-    python = _venv(tmp_path / "venv")
+    python = child_venv(tmp_path / "venv")
     pip = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", "--no-deps",
                           "--no-build-isolation", "-e", str(root)], capture_output=True, text=True, timeout=300)
     assert pip.returncode == 0, pip.stderr[-3000:]

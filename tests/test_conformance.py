@@ -96,3 +96,11 @@ def test_conformance_returns_a_pytest_test_per_check():
     [mark] = [m for m in test.pytestmark if m.name == "parametrize"]
     assert mark.args[0] == "check" and "gold" in mark.args[1] and "wrong" not in mark.args[1]
     assert test.suite.reward is cr.exact
+
+
+def test_the_pytest_plugin_and_the_suite_import_light():
+    code = ("import sys, rewardkit.pytest_plugin, rewardkit.conformance, rewardkit.scaffold;"
+            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'datasets', 'ray', 'cloudpickle')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"the pytest plugin pulled in {out.stdout.strip()}"

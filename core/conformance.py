@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .reward import Reward, RewardParamsError, check_param_types
 from .types import Sample, Score

@@ -14,7 +14,8 @@ It stays light: nothing heavy is imported until a test uses it. It gives reward 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

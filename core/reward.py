@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import inspect
 import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from .types import Sample, Score
 
@@ -188,7 +189,7 @@ def _param_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
 
 # -- parameter types -------------------------------------------------------------------------------
 #: Per reward function: parameter name -> pydantic TypeAdapter of its annotation (built on first use).
-_ADAPTERS: "weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Any]]" = weakref.WeakKeyDictionary()
+_ADAPTERS: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _strict_scalars(ann: Any) -> Any:
@@ -207,7 +208,7 @@ def _strict_scalars(ann: Any) -> Any:
         return ann
     inner = tuple(a if a is Ellipsis else _strict_scalars(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return typing.Union[inner]
+        return typing.Union[inner]  # noqa: UP007 - built from a tuple of types
     try:
         return origin[inner]
     except TypeError:  # a generic that cannot be rebuilt: validate it as written
@@ -237,8 +238,8 @@ def _param_adapters(fn: Callable[..., Any]) -> dict[str, Any]:
         for p in params:
             if isinstance(p.annotation, str):
                 try:
-                    hints[p.name] = eval(p.annotation, getattr(target, "__globals__", {}))  # noqa: S307
-                except Exception:  # noqa: BLE001
+                    hints[p.name] = eval(p.annotation, getattr(target, "__globals__", {}))
+                except Exception:  # noqa: BLE001, S112 - unresolvable: accept anything
                     continue
             elif p.annotation is not p.empty:
                 hints[p.name] = p.annotation
@@ -249,7 +250,7 @@ def _param_adapters(fn: Callable[..., Any]) -> dict[str, Any]:
             continue
         try:
             adapters[p.name] = (TypeAdapter(_strict_scalars(ann)), ann)
-        except Exception:  # noqa: BLE001 - a type pydantic cannot validate: accept anything
+        except Exception:  # noqa: BLE001, S112 - a type pydantic cannot validate: accept anything
             continue
     try:
         _ADAPTERS[target] = adapters

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rewardkit import reward
 from rewardkit.conformance import Conformance, conformance, suite_for
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _conformance_rewards as cr  # noqa: E402
+import _conformance_rewards as cr
 
 GOLD, WRONG = [{"completion": " 4", "answer": "4"}], [{"completion": "5", "answer": "4"}]
 
@@ -83,11 +82,11 @@ def test_the_one_liner_and_the_fixture_in_a_real_pytest_run(tmp_path):
         "    reward_conformance(exact, gold=[{'completion': '5', 'answer': '4'}])\n")
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
                           "rewardkit_conformance or not rewardkit_conformance", "--strict-markers", "-rf"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                         cwd=tmp_path, check=False, capture_output=True, text=True, timeout=300)
     assert "11 passed" in out.stdout and "1 failed" in out.stdout, out.stdout[-3000:]
     assert "test_exact[deterministic]" in subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=tmp_path,
-        capture_output=True, text=True, timeout=120).stdout
+        check=False, capture_output=True, text=True, timeout=120).stdout
     assert "gold: gold example '5' scored 0.0" in out.stdout
 
 

@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from typing import Literal, Optional
 
 import pytest
-
 from rewardkit import RewardParamsError, reward
 from rewardkit.reward import check_param_types
 
 
 @reward("t.typed")
 def typed(sample, *, timeout: float = 5.0, strict: bool = False, n: int = 3, mode: Literal["a", "b"] = "a",
-          tags: Sequence[str] = ("x",), names: list[str] | None = None, limit: Optional[int] = None,
+          tags: Sequence[str] = ("x",), names: list[str] | None = None, limit: Optional[int] = None,  # noqa: UP045 - Optional must work too
           anything=None, extra: dict[str, int] | None = None):
     return 1.0
 

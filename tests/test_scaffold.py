@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rewardkit.scaffold import ScaffoldError, new_plugin
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _venv import child_venv  # noqa: E402
+from _venv import child_venv
 
 
 def test_new_plugin_installs_and_passes_its_own_tests(tmp_path, cli):
@@ -23,14 +22,14 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path, cli):
     assert (root / "pyproject.toml").is_file() and (root / "tests" / "test_rewards.py").is_file()
     python = child_venv(tmp_path / "venv")
     pip = subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", "--no-deps",
-                          "--no-build-isolation", "-e", str(root)], capture_output=True, text=True, timeout=300)
+                          "--no-build-isolation", "-e", str(root)], check=False, capture_output=True, text=True, timeout=300)
     assert pip.returncode == 0, pip.stderr[-3000:]
     tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
-                           capture_output=True, text=True, cwd=root, timeout=300)
+                           check=False, capture_output=True, text=True, cwd=root, timeout=300)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     passed = int(tests.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
     assert passed >= 10  # the conformance checks plus the plugin's own two tests
-    listed = subprocess.run([str(python), "-m", "rewardkit.cli", "plugins", "--json"], capture_output=True,
+    listed = subprocess.run([str(python), "-m", "rewardkit.cli", "plugins", "--json"], check=False, capture_output=True,
                             text=True, cwd=tmp_path, timeout=120)
     assert listed.returncode == 0, listed.stderr
     plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}

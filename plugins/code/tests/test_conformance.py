@@ -2,7 +2,6 @@
 ``backend: auto`` picks (bubblewrap or docker, provisioned by conftest.py before any test runs)."""
 
 from rewardkit.conformance import conformance
-
 from rewardkit_code import syntax, unit_tests
 
 ADD = {"inputs": ["1 2\n", "10 20\n"], "outputs": ["3\n", "30\n"], "domain": "code"}

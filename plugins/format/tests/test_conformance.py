@@ -1,7 +1,6 @@
 """rewardkit's conformance suite on the format rewards that read no other reward's score."""
 
 from rewardkit.conformance import conformance
-
 from rewardkit_format.repetition import repetition_penalty
 from rewardkit_format.structure import answer_tags, code_block, tag_count, think_format
 

@@ -1,7 +1,6 @@
 """rewardkit's conformance suite on the IFEval rewards, with real instructions and responses."""
 
 from rewardkit.conformance import conformance
-
 from rewardkit_ifeval.plugin import instructions, tulu3
 
 LOWER = {"instruction_id_list": ["change_case:english_lowercase"], "kwargs": [{}]}

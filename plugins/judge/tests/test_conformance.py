@@ -5,7 +5,6 @@ examples with the real SmolLM2 judge are in test_real_judge.py."""
 
 import pytest
 from rewardkit.conformance import suite_for
-
 from rewardkit_judge import pointwise
 
 

@@ -1,7 +1,6 @@
 """rewardkit's conformance suite on the math rewards, with real gold and wrong answers."""
 
 from rewardkit.conformance import conformance
-
 from rewardkit_math import accuracy, gsm8k, multiple_choice
 
 test_accuracy = conformance(

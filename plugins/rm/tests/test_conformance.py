@@ -5,7 +5,6 @@ the process executor, deadlines, a score for every sample) all run."""
 import pytest
 from rewardkit.conformance import suite_for
 from rewardkit.testing import cached_tiny_model
-
 from rewardkit_rm import score
 
 SAMPLES = [{"prompt": "What is 2+2?", "completion": "2 + 2 = 4. The answer is 4."},

@@ -1,7 +1,6 @@
 """rewardkit's conformance suite on vote.majority (a group reward: the examples form one group)."""
 
 from rewardkit.conformance import conformance
-
 from rewardkit_vote.majority import majority
 
 test_majority = conformance(

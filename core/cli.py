@@ -182,8 +182,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         results = run_recipe(recipe, output_dir=args.output_dir, fresh=args.fresh)
     except RunDirectoryError as exc:
         raise UsageError(str(exc)) from None
-    print(f"finished {len(results)} stage(s); results in {results[-1].get('model') if results else '-'}",
-          file=sys.stderr)
+    model = next((r["model"] for r in reversed(results) if r.get("model")), None)
+    print(f"finished {len(results)} stage(s)" + (f"; the last model: {model}" if model else ""), file=sys.stderr)
     return 0
 
 

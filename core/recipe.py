@@ -468,7 +468,7 @@ def _check_stages(recipe: Recipe, kit: "RewardKit", stages: list[tuple[tuple[Any
                     reads = kit.registry.stage(inner.type).needs_data
                 except UnknownNameError:
                     continue
-                if reads and data is not None and data.limit is None:
+                if reads and data is not None and data.stage is None and data.limit is None:  # a stage's rows are fresh
                     add(loc + ("stages", i, "data"), "each round needs fresh rows: give the data a `limit:` "
                         "(rows per round); round r reads the r-th slice", "add `limit: 1000` to this stage's data")
             continue

@@ -19,6 +19,16 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sandbox_ready() -> None:
+    """bubblewrap installed (as on a fresh CI machine, where tests/ runs before the sandbox tests):
+    recipes with ``code.*`` rewards need an isolating backend to validate."""
+    from rewardkit_sandbox.provision import ensure_bubblewrap
+
+    problem = ensure_bubblewrap()
+    assert problem is None, problem
+
+
+@pytest.fixture(scope="session")
 def demo_plugin_installed() -> str:
     """pip-install the fixture plugin from its own folder for this test session, then remove it."""
     pkg = ROOT / "tests" / "fixtures" / "rewardkit-demo-plugin"

@@ -110,8 +110,9 @@ def plot_reward_curves(stage_dir: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for name, points in sorted(series.items()):
         steps, values = zip(*points)
-        ax.plot(steps, values, marker="o" if len(points) < 30 else None, label=name,
-                linewidth=2.5 if name.startswith("total") else 1.5)
+        total = name.startswith("total")
+        ax.plot(steps, values, marker=None if total or len(points) >= 30 else "o", label=name,
+                linewidth=1.5, linestyle="--" if total else "-", color="black" if total else None)
     ax.set_xlabel("training step")
     ax.set_ylabel("mean reward")
     ax.set_title(f"reward curves: {Path(stage_dir).name}")

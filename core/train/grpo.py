@@ -16,6 +16,10 @@ data-side options (:class:`GRPOOptions`):
   means of ``grpo``/``dr_grpo`` they remain rows of zero loss). ``dynamic_sampling/dropped_groups``
   is logged each step. TRL 1.16 has no such switch, hence a small GRPOTrainer subclass. Unlike DAPO,
   the batch is not refilled with fresh prompts, so a step trains on fewer groups.
+* ``sampling`` (Kimi k1.5): which prompts each generation batch takes, ``{kind: uniform|curriculum|
+  prioritized, ...}`` (:class:`~rewardkit.train.prompt_sampling.SamplingOptions`): easy problems first by a
+  difficulty column, or problems drawn by ``1 - success rate``; ``<stage>/sampling.json`` records the draws
+  and every prompt's success rate (see :mod:`rewardkit.train.prompt_sampling`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,13 @@ class GRPOOptions:
     selection_backend: str = "transformers"
     #: DAPO: drop groups whose rewards all agree (zero advantage) from the loss.
     dynamic_sampling: bool = False
+    #: Kimi k1.5: how prompts are drawn, ``{kind: uniform|curriculum|prioritized, difficulty_column: ...}``.
+    sampling: dict[str, Any] | None = None
+
+    def check(self) -> None:
+        from .prompt_sampling import SamplingOptions
+
+        SamplingOptions.parse(self.sampling)
 
 
 def run_grpo_stage(run: StageRun) -> dict[str, Any]:
@@ -76,15 +87,61 @@ def run_grpo_stage(run: StageRun) -> dict[str, Any]:
         if options.select_by_variance:
             dataset, extra["selection"] = select_by_variance(run, options, config, dataset, tokenizer)
         trainer_cls = dynamic_sampling_trainer() if options.dynamic_sampling else GRPOTrainer
-        trainer = trainer_cls(model=model_path(run), reward_funcs=engine.trl_reward_funcs(), args=config,
+        reward_funcs = engine.trl_reward_funcs()
+        sampling = prompt_sampling(run, options, engine.ids, dataset, reward_funcs)
+        if sampling is not None:
+            dataset, trainer_cls = sampling["dataset"], sampling["trainer"](trainer_cls)
+        trainer = trainer_cls(model=model_path(run), reward_funcs=reward_funcs, args=config,
                               train_dataset=dataset, processing_class=tokenizer)
         train(trainer, run, rl=True)
     (run.dir / "reward_stats.json").write_text(json.dumps(engine.stats_dict(), indent=2))
+    if sampling is not None:
+        extra["sampling"] = sampling["write"]()
     if options.dynamic_sampling:
         extra["dynamic_sampling"] = {"dropped_groups": trainer.dropped_groups, "groups": trainer.seen_groups}
     last = next((e for e in reversed(trainer.state.log_history) if any(k.startswith("rewards/") for k in e)), {})
     return finish(trainer, tokenizer, run, last_rewards={k: v for k, v in last.items() if k.startswith("rewards/")},
                   **extra)
+
+
+# -- Kimi k1.5: curriculum and prioritized sampling ----------------------------------------------------
+def prompt_sampling(run: StageRun, options: GRPOOptions, reward_ids: list[str], dataset: Any,
+                    reward_funcs: list[Any]) -> dict[str, Any] | None:
+    """For a non-uniform ``sampling`` option: the dataset with its row index column, a function making the
+    trainer class draw with a :class:`PromptSampler`, and one writing ``sampling.json``. The success reward's
+    function in ``reward_funcs`` is replaced (in place) by one that also records successes."""
+    from ..stages import recipe_problem
+    from .prompt_sampling import INDEX_COLUMN, SamplingOptions, SamplingState, difficulty_ranks, \
+        recording_reward, sampling_trainer
+
+    try:
+        sampling = SamplingOptions.parse(options.sampling)
+    except ValueError as exc:
+        raise recipe_problem(run, "options.sampling", str(exc), "fix the stage's sampling option") from None
+    if not sampling.tracks_success:
+        return None
+    success = sampling.success_reward or reward_ids[0]
+    if success not in reward_ids:
+        raise recipe_problem(run, "options.sampling.success_reward", f"no reward has the id {success!r}",
+                             f"use one of {', '.join(reward_ids)}")
+    difficulty, ranks = None, None
+    if sampling.difficulty_column:
+        if sampling.difficulty_column not in dataset.column_names:
+            raise recipe_problem(run, "options.sampling.difficulty_column",
+                                 f"the data has no column {sampling.difficulty_column!r} (columns: "
+                                 f"{', '.join(dataset.column_names)})", "name a column of the data")
+        difficulty = dataset[sampling.difficulty_column]
+        try:
+            ranks = difficulty_ranks(difficulty, sampling)
+        except ValueError as exc:
+            raise recipe_problem(run, "options.sampling.difficulty_column", f"{run.data().path}: {exc}",
+                                 "fix the rows or the sampling option") from None
+    state = SamplingState(len(dataset))
+    at = reward_ids.index(success)
+    reward_funcs[at] = recording_reward(reward_funcs[at], state, sampling.success_threshold)
+    return {"dataset": dataset.add_column(INDEX_COLUMN, list(range(len(dataset)))),
+            "trainer": lambda base: sampling_trainer(base, sampling, state, ranks),
+            "write": lambda: state.write(run.dir, sampling, difficulty)}
 
 
 # -- Qwen 2.5: prompt selection by reward variance ----------------------------------------------------

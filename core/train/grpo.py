@@ -65,9 +65,10 @@ class GRPOOptions:
     sampling: dict[str, Any] | None = None
 
     def check(self) -> None:
-        from .prompt_sampling import SamplingOptions
+        if self.sampling is not None:  # the sampler's module imports torch
+            from .prompt_sampling import SamplingOptions
 
-        SamplingOptions.parse(self.sampling)
+            SamplingOptions.parse(self.sampling)
 
 
 def run_grpo_stage(run: StageRun) -> dict[str, Any]:

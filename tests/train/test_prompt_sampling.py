@@ -174,3 +174,25 @@ stages:
     later = report["sequence"][4:]
     odd = sum(number[i] % 2 for i in later)
     assert odd >= 0.75 * len(later), report["sequence"]
+
+
+def test_a_difficulty_column_the_data_lacks_is_named(tiny_model, tmp_path):
+    from rewardkit.recipe import RecipeError
+    from rewardkit.train.grpo import run_grpo_stage
+
+    recipe = tmp_path / "nolevel.yaml"
+    recipe.write_text(f"""\
+name: nolevel
+model: {{name_or_path: {tiny_model}}}
+data: {{path: {rk.write_prompts(tmp_path / "prompts.jsonl", 4)}}}
+rewards: [{{name: python, params: {{function: "_rk_rewards:coin"}}}}]
+stages:
+  - type: grpo
+    args: {{max_steps: 1, per_device_train_batch_size: 4, num_generations: 2, max_completion_length: 4}}
+    options: {{sampling: {{kind: curriculum, difficulty_column: level}}}}
+""")
+    with pytest.raises(RecipeError) as err:
+        run_grpo_stage(rk.stage_run(recipe, tmp_path / "stage"))
+    text = str(err.value)
+    assert "stages[0].options.sampling.difficulty_column" in text and "no column 'level'" in text
+    assert "answer" in text  # the columns it has

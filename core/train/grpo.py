@@ -3,7 +3,7 @@
 TRL's own settings are the stage's ``args`` (``GRPOConfig``): the loss variant (``loss_type``:
 ``grpo``, ``dr_grpo``, ``dapo``, ``bnpo``, ``cispo``, ``sapo``...), clipping (``epsilon``,
 ``epsilon_high`` for DAPO's clip-higher, ``delta``), ``beta``, ``scale_rewards``,
-``importance_sampling_level`` (GSPO), ``mask_truncated_completions``... rewardkit adds two
+``importance_sampling_level`` (GSPO), ``mask_truncated_completions``... rewardkit adds
 data-side options (:class:`GRPOOptions`):
 
 * ``select_by_variance`` (Qwen 2.5): before training, sample ``selection_samples`` completions per
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..stage import StageRun
@@ -138,11 +139,30 @@ def prompt_sampling(run: StageRun, options: GRPOOptions, reward_ids: list[str], 
             raise recipe_problem(run, "options.sampling.difficulty_column", f"{run.data().path}: {exc}",
                                  "fix the rows or the sampling option") from None
     state = SamplingState(len(dataset))
+    if sampling.success_from:
+        try:
+            state.resume(json.loads(Path(earlier_sampling_file(run, sampling.success_from)).read_text()))
+        except (OSError, ValueError) as exc:
+            raise recipe_problem(run, "options.sampling.success_from", f"{sampling.success_from}: {exc}",
+                                 "name an earlier grpo stage with a sampling option (same data)") from None
     at = reward_ids.index(success)
     reward_funcs[at] = recording_reward(reward_funcs[at], state, sampling.success_threshold)
     return {"dataset": dataset.add_column(INDEX_COLUMN, list(range(len(dataset)))),
             "trainer": lambda base: sampling_trainer(base, sampling, state, ranks),
             "write": lambda: state.write(run.dir, sampling, difficulty)}
+
+
+def earlier_sampling_file(run: StageRun, reference: str) -> str:
+    """The ``sampling.json`` of the earlier stage ``"@NAME"`` (the latest of that name, as in rounds)."""
+    name = reference[1:]
+    for result in reversed(run.previous):
+        label = str(result.get("stage", ""))
+        if label == name or label.endswith("-" + name):
+            if not (result.get("sampling") or {}).get("file"):
+                raise ValueError(f"stage {label!r} recorded no sampling (give it a `sampling` option)")
+            return str(result["sampling"]["file"])
+    raise ValueError(f"no earlier stage is named {name!r} (earlier: "
+                     f"{', '.join(str(r.get('stage')) for r in run.previous) or 'none'})")
 
 
 # -- Qwen 2.5: prompt selection by reward variance ----------------------------------------------------

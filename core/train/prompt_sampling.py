@@ -53,6 +53,9 @@ class SamplingOptions:
     success_threshold: float = 1.0
     #: prioritized: the least weight a problem keeps (``max(1 - s_i, epsilon)``), so none is never drawn.
     epsilon: float = 0.05
+    #: Start from the success counts an earlier stage recorded (``"@NAME"``: its ``sampling.json``; same
+    #: rows).
+    success_from: str | None = None
 
     @classmethod
     def parse(cls, value: Any) -> "SamplingOptions":
@@ -87,6 +90,9 @@ class SamplingOptions:
             raise ValueError("sampling.difficulty_order must list at least 2 distinct labels, easiest first")
         if not 0.0 <= self.mix <= 1.0:
             raise ValueError(f"sampling.mix is a probability in [0, 1], got {self.mix}")
+        if self.success_from is not None and not self.success_from.startswith("@"):
+            raise ValueError(f"sampling.success_from names an earlier stage as '@NAME', "
+                             f"got {self.success_from!r}")
         if not 0.0 < self.epsilon <= 1.0:
             raise ValueError(f"sampling.epsilon must be in (0, 1] (a floor on 1 - success rate), "
                              f"got {self.epsilon}")
@@ -141,6 +147,15 @@ class SamplingState:
             self.completions[int(index)] += 1
             self.successes[int(index)] += int(value >= threshold)
 
+    def resume(self, report: dict[str, Any]) -> None:
+        """Take over the success counts of an earlier ``sampling.json`` (of the same rows)."""
+        if report.get("prompts") != len(self.draws):
+            raise ValueError(f"it covers {report.get('prompts')} prompts and this stage has "
+                             f"{len(self.draws)}; both stages must train on the same rows")
+        for entry in report["per_prompt"]:
+            self.completions[entry["index"]] = entry["completions"]
+            self.successes[entry["index"]] = entry["successes"]
+
     def weights(self, epsilon: float) -> torch.Tensor:
         """``max(1 - s_i, epsilon)`` per prompt (unseen: s_i = 0)."""
         rates = [self.success_rate(i) or 0.0 for i in range(len(self.draws))]
@@ -164,8 +179,10 @@ class SamplingState:
               difficulty: Sequence[Any] | None = None) -> dict[str, Any]:
         """``<folder>/sampling.json``; returns its summary (without the per-prompt lists)."""
         report = self.report(options, difficulty)
-        (folder / SAMPLING_FILE).write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        return {k: v for k, v in report.items() if k not in ("sequence", "per_prompt", "options")}
+        path = folder / SAMPLING_FILE
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        summary = {k: v for k, v in report.items() if k not in ("sequence", "per_prompt", "options")}
+        return {**summary, "file": str(path)}
 
 
 class PromptSampler(Sampler[int]):

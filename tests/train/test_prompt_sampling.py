@@ -103,6 +103,12 @@ def test_prioritized_draws_weak_problems_more():
     fresh = SamplingState(3)
     fresh.record([0, 0], [1.0, 1.0], threshold=1.0)
     assert fresh.weights(0.05).tolist() == [0.05, 1.0, 1.0]
+    # a later stage takes over the counts an earlier one wrote (success_from), for the same rows only
+    later = SamplingState(3)
+    later.resume(fresh.report(SamplingOptions(kind="prioritized")))
+    assert (later.completions, later.successes, later.draws) == ([2, 0, 0], [2, 0, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="covers 3 prompts and this stage has 4"):
+        SamplingState(4).resume(fresh.report(SamplingOptions(kind="prioritized")))
 
 
 def test_bad_options_say_what_to_fix(tmp_path):
@@ -117,6 +123,8 @@ def test_bad_options_say_what_to_fix(tmp_path):
         SamplingOptions.parse({"kind": "curriculum", "difficulty": "level"})
     with pytest.raises(ValueError, match="sampling.mix must be a number"):
         SamplingOptions.parse({"kind": "curriculum", "difficulty_column": "level", "mix": "some"})
+    with pytest.raises(ValueError, match="names an earlier stage as '@NAME'"):
+        SamplingOptions.parse({"kind": "prioritized", "success_from": "warmup"})
     with pytest.raises(ValueError, match="row 1: level 'hard' is not a number"):
         difficulty_ranks([1, "hard"], SamplingOptions(kind="curriculum", difficulty_column="level"))
     recipe = tmp_path / "bad.yaml"

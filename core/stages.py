@@ -136,7 +136,8 @@ def run_score_stage(run: StageRun) -> dict[str, Any]:
     data: DataConfig = run.data()
     with run.engine() as engine:
         report = score_file(engine, run.recipe.resolve_path(data.path), run.dir / "scores.jsonl",
-                            identity=run.recipe.scoring_identity(), default_domain=data.domain)
+                            identity=run.recipe.scoring_identity(), default_domain=data.domain,
+                            columns=data.columns or None, progress=False)
     return {"scores": str(run.dir / "scores.jsonl"), "rows": report.rows, "stats": report.stats}
 
 

@@ -313,3 +313,22 @@ stages:
     rm = results[0]["reward_model"]
     assert results[1]["scorer"] == "reward_model" and results[1]["kept"] == 4
     assert Path(results[2]["value_model"]).is_dir() and rm.endswith("00-reward_model/model")
+
+
+def test_a_score_stage_maps_its_data_columns(tiny_model, tmp_path, cli):
+    rows = tmp_path / "responses.jsonl"
+    rows.write_text("".join(json.dumps({"question": f"{a}+{a}?", "response": str(2 * a), "gold": str(2 * a + (a % 2))})
+                            + "\n" for a in range(4)))
+    recipe = tmp_path / "score.yaml"
+    recipe.write_text(f"""\
+name: score-columns
+model: {{name_or_path: {tiny_model}}}
+data: {{path: {rows}, columns: {{prompt: question, completion: response, reference: gold}}}}
+rewards: [{{name: exact_match, id: exact}}]
+stages: [{{type: score}}]
+""")
+    out = cli("run", str(recipe), "--output-dir", str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    scored = [json.loads(line) for line in (tmp_path / "run" / "00-score" / "scores.jsonl").read_text().splitlines()]
+    assert [row["rewards"]["exact"] for row in scored] == [1.0, 0.0, 1.0, 0.0]
+    assert all(not row["errors"] for row in scored)

@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml sandboxes/pyproject.toml $(wildcard plugins/*/pyproject
 	# verl's reward managers and OpenRLHF's reward executor, for the adapters' tests: --no-deps (both pin
 	# transformers and pull vllm/deepspeed/ray; their reward code needs only what is listed here)
 	$(PIP) install -q --no-deps verl==0.9.1 'tensordict>=0.8,<=0.10,!=0.9.0' 'pyvers>=0.1,<0.2' codetiming omegaconf \
-		antlr4-python3-runtime==4.9.3 orjson importlib_metadata openrlhf==0.11.2 pylatexenc
+		orjson importlib_metadata openrlhf==0.11.2 pylatexenc
+	# (not omegaconf's antlr4 4.9.3: math-verify parses LaTeX with antlr4 4.13.2, and 4.9.3 loses 25\% = 0.25)
 	$(PIP) install -q aiohttp  # verl's async reward loop imports it
 	@touch $(STAMP)
 

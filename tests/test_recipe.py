@@ -101,16 +101,6 @@ def test_cli_validate_exit_codes_and_no_traceback(tmp_path, cli):
     assert out.returncode == 2 and "no such recipe file" in out.stderr
 
 
-def test_bundled_recipes_validate(cli):
-    from pathlib import Path
-
-    recipes = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.yaml"))
-    assert recipes, "recipes/ should hold example recipes"
-    for recipe in recipes:
-        out = cli("validate", str(recipe))
-        assert out.returncode == 0, f"{recipe.name}: {out.stderr}"
-
-
 def test_builtin_params_are_checked_at_validation(tmp_path):
     message, _, _ = _problems(tmp_path, "name: bad\nrewards:\n  - name: regex_match\n    params: {pattern: '(unclosed'}\n")
     assert "rewards[0].params" in message and "not a valid regular expression" in message

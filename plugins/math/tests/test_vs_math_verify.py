@@ -199,3 +199,16 @@ def test_choice_letters_never_worse_than_math_verify():
           f"math-verify {sum(t for t, g in zip(theirs, right) if not g)}")
     assert all(o for o, g in zip(ours, right) if g)
     assert not any(o for o, g in zip(ours, right) if not g)
+
+
+def test_a_wrong_antlr_runtime_is_named_with_its_fix():
+    """omegaconf/hydra pin antlr4 4.9.3, under which math-verify misreads LaTeX (25\\% != 0.25) silently."""
+    import importlib.metadata
+
+    from rewardkit_math.equivalence import antlr_problem
+
+    assert antlr_problem(importlib.metadata.version("antlr4-python3-runtime")) is None  # this environment is right
+    assert antlr_problem("4.13.2") is None
+    message = antlr_problem("4.9.3")
+    assert "4.9.3 is installed" in message and "pip install 'antlr4-python3-runtime==4.13.2'" in message
+    assert "not installed" in antlr_problem(None)

@@ -27,9 +27,42 @@ logging.getLogger("math_verify").setLevel(logging.ERROR)
 _CONFIG: Any = None
 
 
+#: The ANTLR runtime math-verify's LaTeX grammar was generated for (its ``antlr4_13_2`` extra).
+ANTLR_SERIES = "4.13."
+
+
+def antlr_problem(installed: str | None) -> str | None:
+    """Why LaTeX answers would be misread with ANTLR runtime ``installed`` (None: not installed), or None.
+
+    omegaconf and hydra (verl's, NeMo's) pin 4.9.3; with it math-verify's LaTeX parser silently loses
+    answers such as ``25\\%`` = 0.25, so verdicts get worse than math-verify's own without any error.
+    """
+    if installed is not None and installed.startswith(ANTLR_SERIES):
+        return None
+    what = "is not installed" if installed is None else f"{installed} is installed"
+    return (f"antlr4-python3-runtime {what}, but math-verify's LaTeX parser needs {ANTLR_SERIES}x: LaTeX "
+            "answers (e.g. 25\\%) may be misread and right answers scored 0. Fix: "
+            "pip install 'antlr4-python3-runtime==4.13.2' (omegaconf/hydra pin 4.9.3 but run with 4.13.2)")
+
+
+def _warn_on_wrong_antlr() -> None:
+    import warnings
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed: str | None = version("antlr4-python3-runtime")
+    except PackageNotFoundError:
+        installed = None
+    problem = antlr_problem(installed)
+    if problem:
+        logging.getLogger("rewardkit_math").warning(problem)
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
+
+
 def _config() -> Any:
     global _CONFIG
     if _CONFIG is None:
+        _warn_on_wrong_antlr()
         from math_verify import ExprExtractionConfig, LatexExtractionConfig
 
         # Inside "$...$" the whole string is one LaTeX expression; the plain-expression config reads

@@ -33,7 +33,8 @@ def mixed_rows() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def mixed_recipe(tmp_path_factory, tiny_model) -> Path:
+def mixed_recipe(tmp_path_factory, tiny_model, sandbox_ready) -> Path:
+    # code.unit_tests validates only where an isolating sandbox exists (a fresh machine installs it here)
     folder = tmp_path_factory.mktemp("mixed")
     data = folder / "mixed.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in mixed_rows()))

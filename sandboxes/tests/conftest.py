@@ -2,7 +2,8 @@
 
 The optional backends are provisioned the way CI needs: bubblewrap and docker.io are apt-installed
 when missing, a private dockerd is started under /tmp and the runtime image is imported. A backend
-that still cannot run is skipped with the reason (e.g. apt unreachable); ``process`` never skips.
+that still cannot run is skipped with the reason (e.g. no Docker engine can start here), except the ones
+untrusted code relies on by default: ``process``, ``forkserver`` and ``bubblewrap`` fail instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ TEST_LIMITS = Limits(cpu_seconds=5, wall_seconds=10, memory_mb=512, file_size_mb
                      processes=32, output_bytes=200_000)
 
 _PROVISION = {"bubblewrap": ensure_bubblewrap, "docker": ensure_docker}
+#: Never skipped: bubblewrap is the default isolation for untrusted code, so its attack tests must run.
+REQUIRED_BACKENDS = ("process", "forkserver", "bubblewrap")
 _problems: dict[str, str | None] = {}
 _sandboxes: dict[str, Sandbox] = {}
 
@@ -35,13 +38,22 @@ def backend_problem(name: str) -> str | None:
     return _problems[name]
 
 
+def require(backend: str) -> None:
+    """Return when ``backend`` can run here; else skip naming what is missing (fail for a required one)."""
+    problem = backend_problem(backend)
+    if problem is None:
+        return
+    message = f"{backend} backend cannot run on this machine: {problem}"
+    if backend in REQUIRED_BACKENDS:
+        pytest.fail(f"{message} (the tests of the default isolation never skip: install it)")
+    pytest.skip(message)
+
+
 def open_sandbox(name: str) -> Sandbox:
     """The session's warm sandbox for ``name`` (2 workers), or a skip naming what is missing."""
     if name not in _sandboxes:
         backend, _, mode = name.partition("-")  # e.g. "bubblewrap-per-run" -> ("bubblewrap", "per-run")
-        problem = backend_problem(backend)
-        if problem:
-            pytest.skip(f"{backend} backend cannot run on this machine: {problem}")
+        require(backend)
         os.environ[SECRET_ENV[0]] = SECRET_ENV[1]
         options = {"mode": mode} if mode else {}
         _sandboxes[name] = get_sandbox(backend, workers=2, limits=TEST_LIMITS, **options)
@@ -77,9 +89,7 @@ def fresh_sandbox(request):
     """A new one-worker sandbox of each backend, closed after the test: consecutive runs share
     its only slot."""
     backend, _, mode = request.param.partition("-")
-    problem = backend_problem(backend)
-    if problem:
-        pytest.skip(f"{backend} backend cannot run on this machine: {problem}")
+    require(backend)
     with get_sandbox(backend, workers=1, limits=TEST_LIMITS, **({"mode": mode} if mode else {})) as sb:
         yield sb
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 from rewardkit.testing import make_sample
-from rewardkit_sandbox import available_backends
 
 from rewardkit_code import unit_tests
 
@@ -54,11 +53,8 @@ def he_samples(completions: list[str]) -> list:
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request) -> str:
-    reason = available_backends().get(request.param, "unknown backend")
-    if reason is not None:
-        pytest.skip(f"{request.param} cannot run here: {reason}")
-    return request.param
+def backend(request, require_backend) -> str:
+    return require_backend(request.param)
 
 
 @pytest.fixture
@@ -364,8 +360,7 @@ CPP_ATTACKS = {
 }
 
 
-@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
-def test_cpp_test_main_cannot_be_exited_early(backend, host_state):
+def test_cpp_test_main_cannot_be_exited_early(backend, host_state, gxx):
     names = list(CPP_ATTACKS)
     completions = ["    return x + y;\n}\n"] + [CPP_ATTACKS[n] for n in names]
     samples = [make_sample(c, CPP_PROMPT, test=CPP_TEST, entry_point="add", language="cpp") for c in completions]

@@ -5,7 +5,6 @@ import json
 
 import pytest
 from rewardkit.testing import make_sample, shared_data_dir
-from rewardkit_sandbox import available_backends
 
 from rewardkit_code import unit_tests
 
@@ -28,10 +27,8 @@ def failing(samples, scores, want=1.0):
 
 
 @pytest.mark.parametrize("backend", SPEED_ORDER)
-def test_humaneval_canonical_solutions_all_pass(backend):
-    reason = available_backends().get(backend, f"rewardkit_sandbox has no {backend!r} backend")
-    if reason is not None:
-        pytest.skip(f"sandbox backend {backend!r} is unavailable here: {reason}")
+def test_humaneval_canonical_solutions_all_pass(backend, require_backend):
+    require_backend(backend)
     samples = humaneval_samples(lambda r: r["canonical_solution"])
     assert len(samples) == 164
     scores = unit_tests.score(samples, {"backend": backend})

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 
 #: apt package providing each command the backends need.
-APT_PACKAGES = {"bwrap": "bubblewrap", "dockerd": "docker.io", "busybox": "busybox-static"}
+APT_PACKAGES = {"bwrap": "bubblewrap", "dockerd": "docker.io", "busybox": "busybox-static", "g++": "g++"}
 
 
 def apt_install(commands: list[str], timeout: float = 600) -> str | None:
